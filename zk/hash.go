@@ -1,0 +1,83 @@
+package zk
+
+import (
+	"math/big"
+	"sync"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+)
+
+var perm = sync.OnceValue(poseidon2.NewDefaultPermutation)
+
+// Compress is Poseidon2's 2-to-1 compression: the right lane of the
+// permutation of (left, right), plus right (feed-forward).
+func Compress(left, right fr.Element) fr.Element {
+	x := [2]fr.Element{left, right}
+	if err := perm().Permutation(x[:]); err != nil {
+		panic(err) // width is fixed at 2: cannot happen
+	}
+	x[1].Add(&x[1], &right)
+	return x[1]
+}
+
+// Hash returns H(tag, xs...): Merkle–Damgård over Compress with a zero IV.
+func Hash(tag uint64, xs ...fr.Element) fr.Element {
+	var state fr.Element
+	state = Compress(state, fr.NewElement(tag))
+	for _, x := range xs {
+		state = Compress(state, x)
+	}
+	return state
+}
+
+// HashBytes maps arbitrary bytes to a field element under tag: the length,
+// then 31-byte big-endian chunks, so every chunk is canonical and
+// different lengths never collide.
+func HashBytes(tag uint64, b []byte) fr.Element {
+	xs := make([]fr.Element, 0, 1+len(b)/31+1)
+	xs = append(xs, fr.NewElement(uint64(len(b))))
+	for len(b) > 0 {
+		n := min(31, len(b))
+		var e fr.Element
+		e.SetBytes(b[:n])
+		xs = append(xs, e)
+		b = b[n:]
+	}
+	return Hash(tag, xs...)
+}
+
+// Element returns x as a field element; x must be below the modulus.
+func Element(x *big.Int) (fr.Element, error) {
+	var e fr.Element
+	if x.Sign() < 0 || x.Cmp(fr.Modulus()) >= 0 {
+		return e, ErrRange
+	}
+	e.SetBigInt(x)
+	return e, nil
+}
+
+// Int64 returns x as a field element, negative values as p - |x|.
+func Int64(x int64) fr.Element {
+	var e fr.Element
+	e.SetInt64(x)
+	return e
+}
+
+// split256 splits a 32-byte big-endian value into two 128-bit halves.
+func split256(b []byte) (hi, lo fr.Element) {
+	var buf [32]byte
+	copy(buf[32-len(b):], b)
+	hi.SetBytes(buf[:16])
+	lo.SetBytes(buf[16:])
+	return hi, lo
+}
+
+// KeyHash commits to a 256-bit-coordinate public key (P-256: the persona
+// key, the TPM device key) under tag, coordinates split into 128-bit halves
+// so nothing wraps the field.
+func KeyHash(tag uint64, x, y []byte) fr.Element {
+	xh, xl := split256(x)
+	yh, yl := split256(y)
+	return Hash(tag, xh, xl, yh, yl)
+}

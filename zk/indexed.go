@@ -1,0 +1,115 @@
+package zk
+
+import (
+	"slices"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+// IndexedTree is an indexed (sorted, linked) Merkle tree: each leaf holds a
+// value and the next larger value in the set (zero meaning none), so the
+// absence of x is proven by one "low" leaf with value < x < next. Leaf 0 is
+// the sentinel (0, smallest value). This is the framework's revocation tree:
+// the wallet downloads the whole snapshot and builds its own witness, so
+// fetching a proof reveals nothing about which entry it is about.
+type IndexedTree struct {
+	tree   *Tree
+	sorted []fr.Element       // values in increasing order, sentinel 0 first
+	index  map[fr.Element]int // value -> leaf index
+	next   []fr.Element       // leaf index -> next value
+	values []fr.Element       // leaf index -> value (insertion order)
+}
+
+// RevLeaf is the hash of an indexed-tree leaf.
+func RevLeaf(value, next fr.Element) fr.Element {
+	return Hash(TagRevLeaf, value, next)
+}
+
+// NewIndexedTree returns an indexed tree holding only the sentinel.
+func NewIndexedTree(depth int) *IndexedTree {
+	t := &IndexedTree{tree: NewTree(depth), index: map[fr.Element]int{}}
+	var zero fr.Element
+	t.sorted = []fr.Element{zero}
+	t.index[zero] = 0
+	t.next = []fr.Element{zero}
+	t.values = []fr.Element{zero}
+	if _, err := t.tree.Append(RevLeaf(zero, zero)); err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Root is the tree's root.
+func (t *IndexedTree) Root() fr.Element { return t.tree.Root() }
+
+// Len is the number of values in the set (the sentinel not counted).
+func (t *IndexedTree) Len() int { return len(t.sorted) - 1 }
+
+// Depth is the tree's depth.
+func (t *IndexedTree) Depth() int { return t.tree.Depth() }
+
+// Contains reports whether x is in the set.
+func (t *IndexedTree) Contains(x fr.Element) bool {
+	_, ok := t.index[x]
+	return ok && !x.IsZero()
+}
+
+// Insert adds x (non-zero) to the set.
+func (t *IndexedTree) Insert(x fr.Element) error {
+	if x.IsZero() {
+		return ErrRange
+	}
+	if _, ok := t.index[x]; ok {
+		return ErrDuplicate
+	}
+	pos, _ := slices.BinarySearchFunc(t.sorted, x, func(a, b fr.Element) int { return a.Cmp(&b) })
+	low := t.index[t.sorted[pos-1]]
+	next := t.next[low]
+	i, err := t.tree.Append(RevLeaf(x, next))
+	if err != nil {
+		return err
+	}
+	t.next[low] = x
+	if err := t.tree.Set(uint64(low), RevLeaf(t.sorted[pos-1], x)); err != nil {
+		return err
+	}
+	t.sorted = slices.Insert(t.sorted, pos, x)
+	t.index[x] = int(i)
+	t.next = append(t.next, next)
+	t.values = append(t.values, x)
+	return nil
+}
+
+// NonMembership is a witness that a value is absent: the low leaf's value
+// and next value, and its path.
+type NonMembership struct {
+	LowValue, LowNext fr.Element
+	Path              Path
+}
+
+// ProveAbsent returns a non-membership witness for x, or ErrDuplicate if x
+// is in the set.
+func (t *IndexedTree) ProveAbsent(x fr.Element) (NonMembership, error) {
+	if t.Contains(x) || x.IsZero() {
+		return NonMembership{}, ErrDuplicate
+	}
+	pos, _ := slices.BinarySearchFunc(t.sorted, x, func(a, b fr.Element) int { return a.Cmp(&b) })
+	lowVal := t.sorted[pos-1]
+	low := t.index[lowVal]
+	return NonMembership{LowValue: lowVal, LowNext: t.next[low], Path: t.tree.Path(uint64(low))}, nil
+}
+
+// Verify checks w against root for x, natively (the circuit's twin).
+func (w NonMembership) Verify(root, x fr.Element) bool {
+	if w.Path.Root(RevLeaf(w.LowValue, w.LowNext)) != root {
+		return false
+	}
+	if w.LowValue.Cmp(&x) >= 0 {
+		return false
+	}
+	return w.LowNext.IsZero() || x.Cmp(&w.LowNext) < 0
+}
+
+// Values returns the set's values in insertion order: the snapshot from
+// which a wallet rebuilds the identical tree by inserting them in turn.
+func (t *IndexedTree) Values() []fr.Element { return slices.Clone(t.values[1:]) }
