@@ -241,4 +241,3 @@ func merkleRoot(api frontend.API, p2 *poseidon2.Permutation, leaf, index fronten
 	}
 	return node
 }
-
