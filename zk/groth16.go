@@ -18,6 +18,7 @@ import (
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/consensys/gnark/logger"
 )
 
 // Keys is one circuit's compiled constraint system with its Groth16 keys.
@@ -38,6 +39,7 @@ type Keys struct {
 
 // Compile compiles circuit to an R1CS over BN254's scalar field.
 func Compile(circuit frontend.Circuit) (constraint.ConstraintSystem, error) {
+	logger.Disable() // gnark logs to stdout; Mustard reports progress itself
 	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, circuit)
 	if err != nil {
 		return nil, fmt.Errorf("zk: compile: %w", err)

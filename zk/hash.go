@@ -1,6 +1,7 @@
 package zk
 
 import (
+	"encoding/hex"
 	"math/big"
 	"sync"
 
@@ -80,4 +81,24 @@ func KeyHash(tag uint64, x, y []byte) fr.Element {
 	xh, xl := split256(x)
 	yh, yl := split256(y)
 	return Hash(tag, xh, xl, yh, yl)
+}
+
+// Hex encodes a field element as 64 hex digits (big-endian): the wire form
+// of every field element in Mustard's JSON.
+func Hex(e fr.Element) string {
+	b := e.Bytes()
+	return hex.EncodeToString(b[:])
+}
+
+// ParseHex decodes Hex's form, refusing non-canonical values.
+func ParseHex(s string) (fr.Element, error) {
+	var e fr.Element
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != fr.Bytes {
+		return e, ErrRange
+	}
+	if err := e.SetBytesCanonical(b); err != nil {
+		return e, ErrRange
+	}
+	return e, nil
 }

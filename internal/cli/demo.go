@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/spf13/cobra"
+
+	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/keystore"
+	"github.com/mustard-id/mustard/internal/sdjwt"
+	"github.com/mustard-id/mustard/internal/server"
+	"github.com/mustard-id/mustard/internal/trust"
+	"github.com/mustard-id/mustard/persona"
+	"github.com/mustard-id/mustard/verifier"
+	"github.com/mustard-id/mustard/zk"
+)
+
+func newDemoCmd() *cobra.Command {
+	var data string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Walk the whole story once: enroll, derive a persona, issue, present, verify",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			if data == "" {
+				dir, err := os.MkdirTemp("", "mustard-demo-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				data = dir
+			}
+			fmt.Fprintln(out, "Starting a Mustard server on a free loopback port (data in "+data+")")
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out)})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- serveUntilDone(ctx, srv.Handler(), ln, io.Discard) }()
+			err = Story(cmd.Context(), out, "http://"+ln.Addr().String(), srv)
+			cancel()
+			<-done
+			if err != nil {
+				return fmt.Errorf("the demo failed: %w", err)
+			}
+			fmt.Fprintln(out, "\nEvery step held.")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "", "data directory (default: a temporary one, removed afterwards)")
+	return cmd
+}
+
+// Story walks the foundation story against a running server at base and
+// returns an error at the first step that does not hold.
+func Story(ctx context.Context, out io.Writer, base string, srv *server.Server) error {
+	step := 0
+	say := func(format string, args ...any) {
+		step++
+		fmt.Fprintf(out, "\n%d. "+format+"\n", append([]any{step}, args...)...)
+	}
+	ok := func(format string, args ...any) { fmt.Fprintf(out, "   ✓ "+format+"\n", args...) }
+	c := &persona.Client{BaseURL: base, HTTP: &http.Client{Timeout: time.Minute}}
+
+	gov, err := c.Governance(ctx)
+	if err != nil {
+		return err
+	}
+	fw, err := c.Framework(ctx, gov)
+	if err != nil {
+		return err
+	}
+
+	say("A sample government issuer, accredited at grade \"high\" in the trust framework, issues a JWT-VC.")
+	now := time.Now()
+	src, err := coreid.SignJWTVC(srv.SampleSource, server.SampleSourceID, "NL-BSN-999990019", []string{"PersonIdentificationData"},
+		map[string]any{"birthdate": "1990-04-12", "nationality": "NL", "given_name": "Sanne", "family_name": "de Vries", "resident_country": "NL"},
+		now, now.AddDate(5, 0, 0))
+	if err != nil {
+		return err
+	}
+	ok("JWT-VC for subject born 1990-04-12, nationality NL (%d bytes, ES256)", len(src))
+
+	say("The wallet creates its core secret and seals it.")
+	sealer, err := keystore.Open(keystore.Options{Simulator: true, SimulatorSeed: rand.Int64(), AllowSoftware: true})
+	if err != nil {
+		return err
+	}
+	defer sealer.Close()
+	pin := []byte(fmt.Sprintf("%06d", rand.IntN(1000000)))
+	w, err := persona.Create(sealer, pin)
+	if err != nil {
+		return err
+	}
+	where := map[keystore.Kind]string{keystore.KindTPM: "the TPM at /dev/tpmrm0", keystore.KindSimulator: "a TPM 2.0 (the go-tpm-tools reference simulator, no /dev/tpmrm0 here)", keystore.KindSoftware: "the software keystore (lower grade)"}[sealer.Kind()]
+	ok("sealed under a PIN by %s", where)
+
+	say("The wallet enrolls: it sends the source credential and only its commitment C = H(s).")
+	comm, err := w.Commitment(pin)
+	if err != nil {
+		return err
+	}
+	enr, err := c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())})
+	if err != nil {
+		return err
+	}
+	if err := w.Accept(pin, fw, enr); err != nil {
+		return err
+	}
+	ok("core credential received: EdDSA on BN254's twisted Edwards curve over a Poseidon2 hash, grade %s, expires %s",
+		zk.GradeName(enr.Credential.Grade), time.Unix(enr.Credential.Expiry, 0).UTC().Format(time.DateOnly))
+	if _, err := c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())}); !isProblem(err, coreid.ErrDuplicate.Type()) {
+		return fmt.Errorf("a second enrollment of the same person was not refused: %v", err)
+	}
+	ok("enrolling the same person again is refused: one core identity per person")
+
+	say("The wallet derives a persona for shop.example, proving in zero knowledge: signed by a registry key, not revoked, pseudonym = H(s, scope), age >= 18.")
+	shop, err := derive(ctx, c, srv, w, pin, fw, "shop.example", []string{"age>=18"}, out)
+	if err != nil {
+		return err
+	}
+	ok("the issuer verified the proof and issued an SD-JWT VC (%d bytes); pseudonym %s…", len(shop.credential), shop.pseudonym[:16])
+
+	say("A relying party (https://shop.example) asks for a presentation and verifies it through the verification API.")
+	var preq verifier.PresentationRequestJSON
+	if err := c.Post(ctx, "/v1/presentation-requests", verifier.RequestJSON{Audience: "https://shop.example"}, &preq); err != nil {
+		return err
+	}
+	tok, err := sdjwt.Parse(shop.credential)
+	if err != nil {
+		return err
+	}
+	vp, err := tok.Present(sdjwt.PresentRequest{Disclose: []string{"age_over_18"}, Audience: preq.Audience, Nonce: preq.Nonce}, shop.key)
+	if err != nil {
+		return err
+	}
+	vreq := verifier.VerifyJSON{Presentation: vp, Audience: preq.Audience, Nonce: preq.Nonce, MinGrade: "high", RequiredClaims: []string{"age_over_18"}}
+	var verdict verifier.VerdictJSON
+	if err := c.Post(ctx, "/v1/presentations/verify", vreq, &verdict); err != nil {
+		return err
+	}
+	if !verdict.Valid || verdict.Claims["age_over_18"] != true || verdict.Pseudonym != shop.pseudonym {
+		return errors.New("the verification API did not confirm age_over_18 for the persona")
+	}
+	ok("valid: age_over_18 = true, grade %s, scope %s — and nothing else about the person", verdict.Grade, verdict.Scope)
+	if err := c.Post(ctx, "/v1/presentations/verify", vreq, &verdict); !isProblem(err, verifier.ErrNonce.Type()) {
+		return fmt.Errorf("a replayed presentation was not refused: %v", err)
+	}
+	ok("replaying the same presentation is refused (the nonce is single-use)")
+
+	say("The same person derives a persona for forum.example.")
+	forum, err := derive(ctx, c, srv, w, pin, fw, "forum.example", nil, out)
+	if err != nil {
+		return err
+	}
+	if forum.pseudonym == shop.pseudonym {
+		return errors.New("two scopes gave the same pseudonym")
+	}
+	ok("pseudonym %s… differs from shop.example's %s…: the two personas cannot be linked", forum.pseudonym[:16], shop.pseudonym[:16])
+
+	say("A tampered proof is rejected.")
+	if !forum.tamperRejected {
+		return errors.New("a tampered proof was accepted")
+	}
+	ok("flipping one bit of the Groth16 proof: the issuer answered %s", forum.tamperType)
+	return nil
+}
+
+type derived struct {
+	credential, pseudonym string
+	key                   jwk.Key
+	tamperRejected        bool
+	tamperType            string
+}
+
+func isProblem(err error, typ string) bool {
+	var pe *persona.ProblemError
+	return errors.As(err, &pe) && pe.Type == typ
+}
+
+// derive proves a persona for scope and has the issuer issue its
+// credential; on the way it sends a copy of the proof with one bit flipped,
+// which the issuer must refuse (without consuming the nonce).
+func derive(ctx context.Context, c *persona.Client, srv *server.Server, w *persona.Wallet, pin []byte, fw *trust.Document, scope string, preds []string, out io.Writer) (*derived, error) {
+	nonce, err := c.Nonce(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := c.Revocations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, err := persona.NewPersonaKey()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	proof, err := w.Derive(ctx, srv.Keys, pin, fw, snap, key, persona.Query{Scope: scope, Nonce: nonce, MinGrade: zk.GradeHigh, Predicates: preds, Now: time.Now()})
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(proof.Proof)
+	fmt.Fprintf(out, "   ✓ Groth16 proof over %d constraints made in %.2fs (%d bytes)\n", srv.Keys.CCS.GetNbConstraints(), time.Since(start).Seconds(), len(raw))
+	d := &derived{key: key}
+	bad := *proof
+	raw[len(raw)/2] ^= 1
+	bad.Proof = base64.RawURLEncoding.EncodeToString(raw)
+	_, err = c.Issue(ctx, srv.Issuer.ID(), &bad, key)
+	var pe *persona.ProblemError
+	if errors.As(err, &pe) && pe.Status < 500 {
+		d.tamperRejected, d.tamperType = true, pe.Type
+	}
+	iss, err := c.Issue(ctx, srv.Issuer.ID(), proof, key)
+	if err != nil {
+		return nil, err
+	}
+	d.credential, d.pseudonym = iss.Credential, iss.Pseudonym
+	return d, nil
+}

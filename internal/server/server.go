@@ -1,0 +1,388 @@
+// Package server is Mustard's one composition root: it opens the data
+// directory (SQLite store, sealed keys, Groth16 keys, trust framework),
+// builds the parties (coreid, issuer, verifier) and mounts their handlers
+// behind one router with the middleware every endpoint gets: panic
+// recovery, bounded bodies, problem+json errors, request logs without
+// personal data.
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/mustard-id/mustard/circuits/persona"
+	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/keystore"
+	"github.com/mustard-id/mustard/internal/sdjwt"
+	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/internal/trust"
+	"github.com/mustard-id/mustard/issuer"
+	"github.com/mustard-id/mustard/verifier"
+	"github.com/mustard-id/mustard/zk"
+)
+
+// Options configure a Server.
+type Options struct {
+	DataDir string
+	// Passphrase protects the keys at rest; empty means MUSTARD_PASSPHRASE,
+	// and failing that a development passphrase kept in the data
+	// directory (reported loudly).
+	Passphrase string
+	Progress   zk.Progress
+	Now        func() time.Time
+}
+
+// SampleSourceID is the issuer identifier of the sample government issuer
+// that a development framework accredits.
+const SampleSourceID = "https://gov.sample.mustard.example"
+
+// Server is an open data directory with every party built.
+type Server struct {
+	Store      *sqlite.Store
+	Keys       *zk.Keys
+	Framework  *trust.Document
+	Signed     []byte  // the signed framework
+	Governance jwk.Set // its public governance keys
+	Provider   *coreid.Provider
+	Issuer     *issuer.Issuer
+	Verifier   *verifier.Verifier
+	// SampleSource is the sample government issuer's private key
+	// (development frameworks only): the demo uses it to issue source
+	// credentials.
+	SampleSource jwk.Key
+	handler      http.Handler
+}
+
+// secrets is the sealed key bundle.
+type secrets struct {
+	Provider     []byte          `json:"provider"`      // EdDSA (BN254) core-credential key
+	TagKey       []byte          `json:"tag_key"`       // uniqueness-tag HMAC key
+	Issuer       json.RawMessage `json:"issuer"`        // ES256 persona-credential key (JWK)
+	Governance   json.RawMessage `json:"governance"`    // Ed25519 framework key (JWK)
+	SampleSource json.RawMessage `json:"sample_source"` // ES256 sample government issuer (JWK)
+}
+
+// Open opens (creating on first start) the data directory.
+func Open(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Progress == nil {
+		opts.Progress = func(string) {}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data directory: %w", err)
+	}
+	st, err := sqlite.Open(filepath.Join(opts.DataDir, "mustard.db"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Store: st}
+	if err := s.open(ctx, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) open(ctx context.Context, opts Options) error {
+	pass, err := passphrase(opts)
+	if err != nil {
+		return err
+	}
+	sec, err := s.loadSecrets(ctx, pass, opts.Progress)
+	if err != nil {
+		return err
+	}
+	provKey, err := zk.ParsePrivateKey(sec.Provider)
+	if err != nil {
+		return err
+	}
+	issKey, err := jwk.ParseKey(sec.Issuer)
+	if err != nil {
+		return err
+	}
+	govKey, err := jwk.ParseKey(sec.Governance)
+	if err != nil {
+		return err
+	}
+	if s.SampleSource, err = jwk.ParseKey(sec.SampleSource); err != nil {
+		return err
+	}
+	issuerID, err := DIDJWK(issKey)
+	if err != nil {
+		return err
+	}
+	if err := s.loadFramework(opts, govKey, provKey, issKey, issuerID); err != nil {
+		return err
+	}
+	if s.Keys, err = zk.LoadOrSetup(filepath.Join(opts.DataDir, "zk"), "persona", &persona.Circuit{}, opts.Progress); err != nil {
+		return err
+	}
+	if s.Provider, err = coreid.New(ctx, coreid.Config{
+		Framework:   s.Framework,
+		Key:         provKey,
+		TagKey:      sec.TagKey,
+		Now:         opts.Now,
+		IsDuplicate: func(err error) bool { return errors.Is(err, sqlite.ErrDuplicate) },
+	}, s.Store); err != nil {
+		return err
+	}
+	root, err := s.Framework.Root()
+	if err != nil {
+		return err
+	}
+	if s.Issuer, err = issuer.New(issuer.Config{
+		ID:             issuerID,
+		Key:            issKey,
+		Keys:           s.Keys,
+		RegistryRoot:   func() fr.Element { return root },
+		RevocationRoot: s.Provider.RevocationRoot,
+		Now:            opts.Now,
+	}, s.Store); err != nil {
+		return err
+	}
+	if s.Verifier, err = verifier.New(verifier.Config{Issuers: frameworkIssuers(s.Framework), Now: opts.Now}); err != nil {
+		return err
+	}
+	s.handler = s.routes()
+	return nil
+}
+
+// frameworkIssuers resolves persona-credential issuers' keys from the
+// trust framework: only accredited issuers verify.
+func frameworkIssuers(fw *trust.Document) sdjwt.KeyResolver {
+	return func(ctx context.Context, q sdjwt.KeyQuery) (jwk.Key, error) {
+		iss, err := fw.Issuer(q.Issuer)
+		if err != nil {
+			return nil, err
+		}
+		set, err := trust.KeySet(iss.JWKS)
+		if err != nil {
+			return nil, err
+		}
+		return sdjwt.StaticKeys(iss.ID, set)(ctx, q)
+	}
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.Store.Close() }
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func passphrase(opts Options) ([]byte, error) {
+	if opts.Passphrase != "" {
+		return []byte(opts.Passphrase), nil
+	}
+	if p := os.Getenv("MUSTARD_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	path := filepath.Join(opts.DataDir, "dev-passphrase")
+	if b, err := os.ReadFile(path); err == nil {
+		opts.Progress("WARNING: keys are sealed with the development passphrase in " + path + "; set MUSTARD_PASSPHRASE in production")
+		return b, nil
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	p := []byte(base64.RawURLEncoding.EncodeToString(b))
+	if err := os.WriteFile(path, p, 0o600); err != nil {
+		return nil, err
+	}
+	opts.Progress("WARNING: no MUSTARD_PASSPHRASE: keys are sealed with a development passphrase kept in " + path)
+	return p, nil
+}
+
+func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progress) (*secrets, error) {
+	ks := keystore.NewSoftware()
+	var sec secrets
+	blob, err := s.Store.Secret(ctx, "keys")
+	if err == nil {
+		sealedDEK, err := s.Store.Secret(ctx, "keys.dek")
+		if err != nil {
+			return nil, err
+		}
+		dek, err := ks.Unseal(sealedDEK, pass)
+		if err != nil {
+			return nil, fmt.Errorf("server: unseal keys (wrong MUSTARD_PASSPHRASE?): %w", err)
+		}
+		defer clear(dek)
+		b, err := openBox(dek, blob)
+		if err != nil {
+			return nil, fmt.Errorf("server: sealed keys are corrupt")
+		}
+		defer clear(b)
+		if err := json.Unmarshal(b, &sec); err != nil {
+			return nil, fmt.Errorf("server: sealed keys are corrupt")
+		}
+		return &sec, nil
+	}
+	if !errors.Is(err, sqlite.ErrNotFound) {
+		return nil, err
+	}
+	progress("creating provider, issuer and governance keys")
+	pk, err := zk.GenerateKey(nil)
+	if err != nil {
+		return nil, err
+	}
+	sec.Provider = pk.Bytes()
+	sec.TagKey = make([]byte, 32)
+	if _, err := rand.Read(sec.TagKey); err != nil {
+		return nil, err
+	}
+	if sec.Issuer, err = newECKey(); err != nil {
+		return nil, err
+	}
+	if sec.SampleSource, err = newECKey(); err != nil {
+		return nil, err
+	}
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	gk, err := jwk.FromRaw(ed)
+	if err != nil {
+		return nil, err
+	}
+	_ = jwk.AssignKeyID(gk)
+	_ = gk.Set(jwk.AlgorithmKey, "EdDSA")
+	if sec.Governance, err = json.Marshal(gk); err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(sec)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	// Envelope: a random data key sealed by the keystore encrypts the bundle.
+	dek := make([]byte, 32)
+	if _, err := rand.Read(dek); err != nil {
+		return nil, err
+	}
+	defer clear(dek)
+	sealedDEK, err := ks.Seal(dek, pass)
+	if err != nil {
+		return nil, err
+	}
+	box, err := sealBox(dek, plain)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.PutSecret(ctx, "keys.dek", sealedDEK); err != nil {
+		return nil, err
+	}
+	if err := s.Store.PutSecret(ctx, "keys", box); err != nil {
+		return nil, err
+	}
+	return &sec, nil
+}
+
+func newECKey() (json.RawMessage, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	key, err := jwk.FromRaw(k)
+	if err != nil {
+		return nil, err
+	}
+	_ = jwk.AssignKeyID(key)
+	_ = key.Set(jwk.AlgorithmKey, "ES256")
+	return json.Marshal(key)
+}
+
+func publicSet(keys ...jwk.Key) (jwk.Set, json.RawMessage, error) {
+	set := jwk.NewSet()
+	for _, k := range keys {
+		pub, err := k.PublicKey()
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := set.AddKey(pub); err != nil {
+			return nil, nil, err
+		}
+	}
+	raw, err := json.Marshal(set)
+	return set, raw, err
+}
+
+// DIDJWK returns the did:jwk identifier of a key's public half.
+func DIDJWK(k jwk.Key) (string, error) {
+	pub, err := k.PublicKey()
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(pub)
+	if err != nil {
+		return "", err
+	}
+	return "did:jwk:" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// loadFramework loads the signed framework from the data directory, or on
+// first start writes a development framework that accredits this server's
+// provider and issuer keys and the sample government issuer.
+func (s *Server) loadFramework(opts Options, gov jwk.Key, prov *zk.PrivateKey, iss jwk.Key, issuerID string) error {
+	govSet, _, err := publicSet(gov)
+	if err != nil {
+		return err
+	}
+	s.Governance = govSet
+	path := filepath.Join(opts.DataDir, "trust-framework.jws")
+	if b, err := os.ReadFile(path); err == nil {
+		if s.Framework, err = trust.Parse(b, govSet); err != nil {
+			return fmt.Errorf("server: %s: %w", path, err)
+		}
+		s.Signed = b
+		return nil
+	}
+	opts.Progress("writing a DEVELOPMENT trust framework (sample government issuer at grade high)")
+	_, srcJWKS, err := publicSet(s.SampleSource)
+	if err != nil {
+		return err
+	}
+	_, issJWKS, err := publicSet(iss)
+	if err != nil {
+		return err
+	}
+	now := opts.Now()
+	doc := &trust.Document{
+		ID:       "urn:mustard:framework:development",
+		Version:  1,
+		IssuedAt: now.Unix(),
+		Sources: []trust.Source{{
+			ID: SampleSourceID, Name: "Sample Government (development only)", Kind: "jwt-vc", Grade: "high",
+			Types: []string{"PersonIdentificationData"}, JWKS: srcJWKS,
+			Claims: map[string]string{"birthdate": "birth_date", "nationality": "nationality", "family_name": "family_name", "given_name": "given_name", "resident_country": "residence_country"},
+		}},
+		Providers: []trust.Provider{{ID: "urn:mustard:provider:local", Key: hexKey(prov), MaxGrade: "high", ValidUntil: now.AddDate(2, 0, 0).Unix()}},
+		Issuers:   []trust.Issuer{{ID: issuerID, JWKS: issJWKS}},
+	}
+	signed, err := trust.Seal(doc, gov)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, signed, 0o644); err != nil {
+		return err
+	}
+	s.Framework, s.Signed = doc, signed
+	return nil
+}
+
+func hexKey(k *zk.PrivateKey) string { return fmt.Sprintf("%x", k.Public().Bytes()) }

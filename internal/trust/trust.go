@@ -1,0 +1,232 @@
+// Package trust is the trust framework made machine-readable: a document,
+// signed by the framework's governance key, that lists which source issuers
+// count and at what grade, how their claims map to Mustard's attribute
+// schema, which core-identity providers are accredited (their keys become
+// the leaves of the registry tree whose root persona proofs are checked
+// against) and which transaction-identity providers may issue persona
+// credentials. Relying parties pin the framework by its governance key.
+package trust
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/mustard-id/mustard/zk"
+)
+
+// MaxDocumentSize bounds a signed framework document.
+const MaxDocumentSize = 1 << 20
+
+// RegistryDepth is the registry tree's depth (the persona circuit's).
+const RegistryDepth = 16
+
+// MediaType is the JWS "typ" of a signed framework document.
+const MediaType = "mustard-trust-framework+jwt"
+
+// Errors.
+var (
+	ErrSignature = errors.New("trust: framework signature does not verify under the pinned governance keys")
+	ErrMalformed = errors.New("trust: malformed framework document")
+	ErrUnknown   = errors.New("trust: not listed in the trust framework")
+)
+
+// Source is an accredited source issuer of strongly provenanced credentials.
+type Source struct {
+	ID     string            `json:"id"`    // the issuer identifier, as in the credential's "iss"
+	Name   string            `json:"name"`  // human-readable
+	Kind   string            `json:"kind"`  // "jwt-vc"
+	Grade  string            `json:"grade"` // low, substantial, high
+	Types  []string          `json:"types"` // accepted VC types
+	JWKS   json.RawMessage   `json:"jwks"`  // the issuer's public keys
+	Claims map[string]string `json:"claims"`
+	// Claims maps credentialSubject claim names to schema attribute names.
+}
+
+// Provider is an accredited core-identity provider key.
+type Provider struct {
+	ID         string `json:"id"`
+	URL        string `json:"url,omitempty"`
+	Key        string `json:"key"` // hex of the compressed EdDSA public key (BN254 twisted Edwards)
+	MaxGrade   string `json:"max_grade"`
+	ValidUntil int64  `json:"valid_until"` // Unix seconds
+}
+
+// Issuer is an accredited transaction-identity provider.
+type Issuer struct {
+	ID   string          `json:"id"` // its DID or URL, the "iss" of persona credentials
+	JWKS json.RawMessage `json:"jwks"`
+}
+
+// Document is a trust framework.
+type Document struct {
+	ID           string     `json:"id"`
+	Version      int        `json:"version"`
+	IssuedAt     int64      `json:"issued_at"`
+	Sources      []Source   `json:"sources"`
+	Providers    []Provider `json:"providers"`
+	Issuers      []Issuer   `json:"issuers"`
+	RegistryRoot string     `json:"registry_root"` // hex; Seal computes it
+}
+
+// Seal computes the registry root and signs the document with the
+// governance key (EdDSA or ES256).
+func Seal(d *Document, governance jwk.Key) ([]byte, error) {
+	t, _, err := d.Registry()
+	if err != nil {
+		return nil, err
+	}
+	root := t.Root()
+	d.RegistryRoot = hex.EncodeToString(root.Marshal())
+	payload, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	alg, err := algFor(governance)
+	if err != nil {
+		return nil, err
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.TypeKey, MediaType)
+	out, err := jws.Sign(payload, jws.WithKey(alg, governance, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		return nil, fmt.Errorf("trust: sign: %w", err)
+	}
+	return out, nil
+}
+
+func algFor(k jwk.Key) (jwa.SignatureAlgorithm, error) {
+	switch k.KeyType() {
+	case "OKP":
+		return jwa.EdDSA, nil
+	case "EC":
+		return jwa.ES256, nil
+	}
+	return "", fmt.Errorf("trust: governance key type %s is not supported", k.KeyType())
+}
+
+// Parse verifies a signed document under the pinned governance keys and
+// checks that its registry root matches its providers.
+func Parse(signed []byte, governance jwk.Set) (*Document, error) {
+	if len(signed) == 0 || len(signed) > MaxDocumentSize {
+		return nil, fmt.Errorf("%w: size", ErrMalformed)
+	}
+	msg, err := jws.Parse(signed)
+	if err != nil || len(msg.Signatures()) != 1 {
+		return nil, fmt.Errorf("%w: not a JWS", ErrMalformed)
+	}
+	hdr := msg.Signatures()[0].ProtectedHeaders()
+	if hdr.Type() != MediaType {
+		return nil, fmt.Errorf("%w: typ", ErrMalformed)
+	}
+	alg := hdr.Algorithm()
+	if alg != jwa.EdDSA && alg != jwa.ES256 {
+		return nil, ErrSignature
+	}
+	payload, err := jws.Verify(signed, jws.WithKeySet(governance, jws.WithRequireKid(false)))
+	if err != nil {
+		return nil, ErrSignature
+	}
+	var d Document
+	if err := json.Unmarshal(payload, &d); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	t, _, err := d.Registry()
+	if err != nil {
+		return nil, err
+	}
+	root := t.Root()
+	if hex.EncodeToString(root.Marshal()) != d.RegistryRoot {
+		return nil, fmt.Errorf("%w: registry root does not match the providers", ErrMalformed)
+	}
+	return &d, nil
+}
+
+// Registry builds the registry tree; the map gives each provider key's leaf index.
+func (d *Document) Registry() (*zk.Tree, map[string]uint64, error) {
+	t := zk.NewTree(RegistryDepth)
+	idx := map[string]uint64{}
+	for _, p := range d.Providers {
+		pk, grade, err := p.parse()
+		if err != nil {
+			return nil, nil, err
+		}
+		i, err := t.Append(zk.ProviderLeaf(pk, grade, p.ValidUntil))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		idx[p.Key] = i
+	}
+	return t, idx, nil
+}
+
+func (p Provider) parse() (*zk.PublicKey, uint64, error) {
+	b, err := hex.DecodeString(p.Key)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: provider %s key", ErrMalformed, p.ID)
+	}
+	pk, err := zk.ParsePublicKey(b)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: provider %s key", ErrMalformed, p.ID)
+	}
+	g, err := zk.ParseGrade(p.MaxGrade)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: provider %s: %v", ErrMalformed, p.ID, err)
+	}
+	return pk, g, nil
+}
+
+// Root returns the registry root as a field element.
+func (d *Document) Root() (fr.Element, error) {
+	var e fr.Element
+	b, err := hex.DecodeString(d.RegistryRoot)
+	if err != nil || e.SetBytesCanonical(b) != nil {
+		return e, fmt.Errorf("%w: registry root", ErrMalformed)
+	}
+	return e, nil
+}
+
+// Source returns the accredited source with issuer identifier id.
+func (d *Document) Source(id string) (*Source, error) {
+	for i := range d.Sources {
+		if d.Sources[i].ID == id {
+			return &d.Sources[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: source issuer", ErrUnknown)
+}
+
+// Provider returns the accredited provider with the given hex key.
+func (d *Document) Provider(key string) (*Provider, error) {
+	for i := range d.Providers {
+		if d.Providers[i].Key == key {
+			return &d.Providers[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: provider key", ErrUnknown)
+}
+
+// Issuer returns the accredited transaction-identity provider id.
+func (d *Document) Issuer(id string) (*Issuer, error) {
+	for i := range d.Issuers {
+		if d.Issuers[i].ID == id {
+			return &d.Issuers[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: issuer", ErrUnknown)
+}
+
+// KeySet parses a JWKS held in the document.
+func KeySet(raw json.RawMessage) (jwk.Set, error) {
+	s, err := jwk.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: jwks: %v", ErrMalformed, err)
+	}
+	return s, nil
+}

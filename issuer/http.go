@@ -1,0 +1,107 @@
+package issuer
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/mustard-id/mustard/circuits/persona"
+	"github.com/mustard-id/mustard/internal/problem"
+)
+
+// NonceJSON is the response of POST /v1/persona/nonce (named as in
+// OpenID for Verifiable Credential Issuance's nonce endpoint).
+type NonceJSON struct {
+	Nonce     string `json:"c_nonce"`
+	ExpiresIn int64  `json:"c_nonce_expires_in"`
+}
+
+// RequestJSON is the body of POST /v1/persona.
+type RequestJSON struct {
+	Proof     persona.ProofJSON `json:"proof"`
+	HolderJWK json.RawMessage   `json:"holder_jwk"`
+	PoP       string            `json:"pop"`
+}
+
+// IssuedJSON is the response of POST /v1/persona.
+type IssuedJSON struct {
+	Credential  string `json:"credential"`
+	Format      string `json:"format"`
+	StatusIndex int64  `json:"status_index"`
+	Pseudonym   string `json:"pseudonym"`
+	Expiry      int64  `json:"exp"`
+}
+
+// MaxRequest bounds a persona request body.
+const MaxRequest = 64 << 10
+
+// Handler serves the issuer's HTTP API:
+//
+//	POST /v1/persona/nonce        a single-use nonce
+//	POST /v1/persona              issue a persona credential
+//	GET  /.well-known/jwks.json   the issuer's public keys
+func (i *Issuer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/persona/nonce", i.serveNonce)
+	mux.HandleFunc("POST /v1/persona", i.serveIssue)
+	mux.HandleFunc("GET /.well-known/jwks.json", i.serveJWKS)
+	return mux
+}
+
+func (i *Issuer) serveNonce(w http.ResponseWriter, r *http.Request) {
+	n, exp, err := i.Nonce(r.Context())
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	problem.JSON(w, http.StatusOK, NonceJSON{Nonce: n, ExpiresIn: int64(time.Until(exp).Seconds())})
+}
+
+func (i *Issuer) serveIssue(w http.ResponseWriter, r *http.Request) {
+	var body RequestJSON
+	if err := problem.Decode(w, r, MaxRequest, &body); err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	key, err := jwk.ParseKey(body.HolderJWK)
+	if err != nil {
+		problem.Write(w, r, ErrHolderBinding)
+		return
+	}
+	if _, ok := key.(jwk.ECDSAPublicKey); !ok {
+		problem.Write(w, r, ErrHolderBinding) // refuse private keys and other types
+		return
+	}
+	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP})
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	problem.JSON(w, http.StatusCreated, IssuedJSON{Credential: out.Credential, Format: "dc+sd-jwt", StatusIndex: out.StatusIndex, Pseudonym: out.Pseudonym, Expiry: out.Expiry.Unix()})
+}
+
+// PublicKeys returns the issuer's public JWK set.
+func (i *Issuer) PublicKeys() (jwk.Set, error) {
+	pub, err := i.cfg.Key.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	set := jwk.NewSet()
+	if err := set.AddKey(pub); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	set, err := i.PublicKeys()
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(set)
+}

@@ -1,0 +1,257 @@
+package issuer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/mustard-id/mustard/circuits/persona"
+	"github.com/mustard-id/mustard/internal/sdjwt"
+	"github.com/mustard-id/mustard/zk"
+)
+
+// NoncePurpose namespaces the issuer's nonces in a shared store.
+const NoncePurpose = "issuer"
+
+// Storage is what the issuer needs from a store.
+type Storage interface {
+	CreateNonce(ctx context.Context, purpose, nonce string, expires time.Time) error
+	NonceValid(ctx context.Context, purpose, nonce string, now time.Time) (bool, error)
+	ConsumeNonce(ctx context.Context, purpose, nonce string, now time.Time) error
+	RecordIssuance(ctx context.Context, pseudonym []byte, vkID string, issued, expires time.Time) (int64, error)
+}
+
+// Config configures an Issuer.
+type Config struct {
+	ID             string            // issuer identifier: the iss of persona credentials (its URL)
+	Key            jwk.Key           // signing key (ES256), kid set
+	Keys           *zk.Keys          // persona circuit keys
+	RegistryRoot   func() fr.Element // the trust framework's current registry root
+	RevocationRoot func() fr.Element // the current revocation root
+	CredentialTTL  time.Duration     // default 30 days
+	NonceTTL       time.Duration     // default 5 minutes
+	ClockSkew      time.Duration     // proof time vs. issuer clock; default 5 minutes
+	Now            func() time.Time
+}
+
+// Issuer is a transaction-identity provider.
+type Issuer struct {
+	cfg   Config
+	store Storage
+}
+
+// VCT is the SD-JWT VC type of a Mustard persona credential.
+const VCT = "urn:mustard:vct:persona:1"
+
+// New validates cfg.
+func New(cfg Config, store Storage) (*Issuer, error) {
+	if cfg.ID == "" || cfg.Key == nil || cfg.Keys == nil || cfg.RegistryRoot == nil || cfg.RevocationRoot == nil || store == nil {
+		return nil, errors.New("issuer: id, key, circuit keys, roots and store are required")
+	}
+	if cfg.CredentialTTL == 0 {
+		cfg.CredentialTTL = 30 * 24 * time.Hour
+	}
+	if cfg.NonceTTL == 0 {
+		cfg.NonceTTL = 5 * time.Minute
+	}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Issuer{cfg: cfg, store: store}, nil
+}
+
+// ID is the issuer identifier.
+func (i *Issuer) ID() string { return i.cfg.ID }
+
+// NewNonce creates a fresh single-use nonce (128 random bits).
+func NewNonce(ctx context.Context, store interface {
+	CreateNonce(ctx context.Context, purpose, nonce string, expires time.Time) error
+}, purpose string, expires time.Time) (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	n := base64.RawURLEncoding.EncodeToString(b)
+	if err := store.CreateNonce(ctx, purpose, n, expires); err != nil {
+		return "", err
+	}
+	return n, nil
+}
+
+// Nonce issues a nonce for one persona request.
+func (i *Issuer) Nonce(ctx context.Context) (string, time.Time, error) {
+	exp := i.cfg.Now().Add(i.cfg.NonceTTL)
+	n, err := NewNonce(ctx, i.store, NoncePurpose, exp)
+	return n, exp, err
+}
+
+// Request asks for a persona credential.
+type Request struct {
+	Proof     persona.ProofJSON
+	HolderKey jwk.Key // the persona's public key
+	PoP       string  // SignPossession(personaKey, issuer ID, nonce)
+}
+
+// Issued is a persona credential.
+type Issued struct {
+	Credential  string // SD-JWT VC, "<jwt>~<disclosure>~...~"
+	StatusIndex int64
+	Pseudonym   string
+	Expiry      time.Time
+}
+
+// Issue checks the request and issues the credential. Nothing is stored
+// (and the nonce is not consumed) unless every check passes.
+func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
+	now := i.cfg.Now()
+	st, err := persona.Decode(&req.Proof)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
+	}
+	pub := &st.Public
+	if st.VK != i.cfg.Keys.VKID {
+		return nil, ErrVerifyingKey
+	}
+	if pub.RegistryRoot != i.cfg.RegistryRoot() {
+		return nil, ErrRegistryRoot
+	}
+	if pub.RevocationRoot != i.cfg.RevocationRoot() {
+		return nil, ErrRevocation
+	}
+	if d := time.Unix(pub.Now, 0).Sub(now); d > i.cfg.ClockSkew || d < -i.cfg.ClockSkew {
+		return nil, ErrClock
+	}
+	if req.HolderKey == nil {
+		return nil, ErrHolderBinding
+	}
+	hb, err := HolderBinding(req.HolderKey)
+	if err != nil || hb != pub.HolderBinding {
+		return nil, ErrHolderBinding
+	}
+	if err := verifyPossession(req.HolderKey, req.PoP, i.cfg.ID, st.Nonce); err != nil {
+		return nil, err
+	}
+	if ok, err := i.store.NonceValid(ctx, NoncePurpose, st.Nonce, now); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, ErrNonce
+	}
+	if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
+		return nil, ErrProof
+	}
+	if err := i.store.ConsumeNonce(ctx, NoncePurpose, st.Nonce, now); err != nil {
+		return nil, ErrNonce
+	}
+	exp := now.Add(i.cfg.CredentialTTL)
+	ps := pub.Pseudonym.Bytes()
+	idx, err := i.store.RecordIssuance(ctx, ps[:], st.VK, now, exp)
+	if err != nil {
+		return nil, err
+	}
+	visible, disclosable := Claims(st, now)
+	visible["persona_proof_vk"] = st.VK
+	cred, err := sdjwt.Issue(sdjwt.IssueRequest{
+		Issuer:      i.cfg.ID,
+		VCT:         VCT,
+		IssuedAt:    now,
+		Expiry:      exp,
+		Status:      map[string]any{"status_list": map[string]any{"idx": idx, "uri": i.cfg.ID + "/v1/status/1"}},
+		Claims:      visible,
+		Disclosable: disclosable,
+		HolderKey:   req.HolderKey,
+	}, i.cfg.Key)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	return &Issued{Credential: cred, StatusIndex: idx, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
+}
+
+// Claims turns a verified statement into persona credential claims: the
+// always-visible ones (scope, pseudonym, grade, predicates) and the ones the
+// holder may choose to show (age_over_NN, disclosed attributes).
+func Claims(st *persona.Statement, now time.Time) (visible, disclosable map[string]any) {
+	pub := &st.Public
+	visible = map[string]any{
+		"scope":     st.Scope,
+		"pseudonym": zk.Hex(pub.Pseudonym),
+		"grade":     zk.GradeName(pub.MinGrade),
+	}
+	disclosable = map[string]any{}
+	var preds []map[string]any
+	birth, _ := zk.AttrByName("birth_date")
+	today := zk.Days(time.Unix(pub.Now, 0))
+	for _, q := range pub.Predicates {
+		if q.Op == persona.OpNone {
+			continue
+		}
+		name := attrName(q.Slot)
+		preds = append(preds, map[string]any{"attr": name, "op": q.Op.String(), "value": describe(q.Slot, q.Value)})
+		if q.Slot == persona.SlotOf(birth.Index) && q.Op == persona.OpLe {
+			if cutoff, ok := int64Of(q.Value); ok {
+				// birth_date <= cutoff proves age >= the whole years from cutoff to today.
+				for _, age := range []int{13, 16, 18, 21, 65} {
+					if cutoff <= zk.Days(time.Unix(pub.Now, 0).UTC().AddDate(-age, 0, 0)) && today >= cutoff {
+						disclosable[fmt.Sprintf("age_over_%d", age)] = true
+					}
+				}
+			}
+		}
+	}
+	if preds != nil {
+		visible["predicates"] = preds
+	}
+	for _, d := range pub.Disclosures {
+		if d.Slot == persona.NoAttr {
+			continue
+		}
+		disclosable[attrName(d.Slot)] = describe(d.Slot, d.Value)
+	}
+	return visible, disclosable
+}
+
+func attrName(slot int) string {
+	for _, a := range zk.Schema {
+		if persona.SlotOf(a.Index) == slot {
+			return a.Name
+		}
+	}
+	return fmt.Sprintf("attr%d", slot-1)
+}
+
+// describe renders an attribute value for a credential: dates as
+// YYYY-MM-DD, countries and integers as numbers, hashed strings as hex.
+func describe(slot int, v fr.Element) any {
+	for _, a := range zk.Schema {
+		if persona.SlotOf(a.Index) != slot {
+			continue
+		}
+		n, ok := int64Of(v)
+		switch {
+		case a.Kind == zk.KindDate && ok:
+			return time.Unix(n*86400, 0).UTC().Format(time.DateOnly)
+		case (a.Kind == zk.KindCountry || a.Kind == zk.KindInt) && ok:
+			return n
+		}
+	}
+	return zk.Hex(v)
+}
+
+func int64Of(e fr.Element) (int64, bool) {
+	var b big.Int
+	e.BigInt(&b)
+	if b.IsInt64() {
+		return b.Int64(), true
+	}
+	b.Sub(&b, fr.Modulus())
+	return b.Int64(), b.IsInt64()
+}

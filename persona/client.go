@@ -1,0 +1,166 @@
+package persona
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/mustard-id/mustard/circuits/persona"
+	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/problem"
+	"github.com/mustard-id/mustard/internal/trust"
+	"github.com/mustard-id/mustard/issuer"
+	"github.com/mustard-id/mustard/zk"
+)
+
+// Client speaks to a Mustard server's provider and issuer APIs.
+type Client struct {
+	BaseURL string
+	HTTP    *http.Client
+}
+
+// ProblemError is a problem+json answer from a server.
+type ProblemError struct {
+	Status int
+	problem.Body
+}
+
+func (e *ProblemError) Error() string {
+	return fmt.Sprintf("%s (%s, HTTP %d)", e.Title, e.Type, e.Status)
+}
+
+const maxResponse = 8 << 20
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		pe := &ProblemError{Status: resp.StatusCode}
+		if json.Unmarshal(data, &pe.Body) != nil || pe.Type == "" {
+			pe.Title = http.StatusText(resp.StatusCode)
+		}
+		return pe
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
+
+// Framework fetches the signed trust framework and verifies it under the
+// pinned governance keys.
+func (c *Client) Framework(ctx context.Context, governance jwk.Set) (*trust.Document, error) {
+	var raw []byte
+	if err := c.do(ctx, http.MethodGet, "/v1/trust-framework", nil, &raw); err != nil {
+		return nil, err
+	}
+	return trust.Parse(bytes.TrimSpace(raw), governance)
+}
+
+// Governance fetches the governance keys a server publishes. Pinning them
+// on first use is for development; deployments configure them.
+func (c *Client) Governance(ctx context.Context) (jwk.Set, error) {
+	var raw []byte
+	if err := c.do(ctx, http.MethodGet, "/v1/trust-framework/governance-keys", nil, &raw); err != nil {
+		return nil, err
+	}
+	return jwk.Parse(raw)
+}
+
+// Enroll sends a source credential and the wallet's commitment.
+func (c *Client) Enroll(ctx context.Context, body coreid.EnrollBody) (*coreid.EnrollmentJSON, error) {
+	var out coreid.EnrollmentJSON
+	if err := c.do(ctx, http.MethodPost, "/v1/enroll", body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Revocations downloads the whole revocation snapshot.
+func (c *Client) Revocations(ctx context.Context) (coreid.Snapshot, error) {
+	var j coreid.SnapshotJSON
+	var s coreid.Snapshot
+	if err := c.do(ctx, http.MethodGet, "/v1/revocations", nil, &j); err != nil {
+		return s, err
+	}
+	var err error
+	if s.Root, err = zk.ParseHex(j.Root); err != nil {
+		return s, err
+	}
+	for _, e := range j.Entries {
+		x, err := zk.ParseHex(e)
+		if err != nil {
+			return s, err
+		}
+		s.Entries = append(s.Entries, x)
+	}
+	return s, nil
+}
+
+// Nonce asks the issuer for a single-use nonce.
+func (c *Client) Nonce(ctx context.Context) (string, error) {
+	var out issuer.NonceJSON
+	if err := c.do(ctx, http.MethodPost, "/v1/persona/nonce", nil, &out); err != nil {
+		return "", err
+	}
+	return out.Nonce, nil
+}
+
+// Issue sends a persona proof with the persona key's proof of possession.
+func (c *Client) Issue(ctx context.Context, issuerID string, proof *persona.ProofJSON, personaKey jwk.Key) (*issuer.IssuedJSON, error) {
+	pub, err := personaKey.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	pj, err := json.Marshal(pub)
+	if err != nil {
+		return nil, err
+	}
+	pop, err := issuer.SignPossession(personaKey, issuerID, proof.Public.Nonce)
+	if err != nil {
+		return nil, err
+	}
+	var out issuer.IssuedJSON
+	if err := c.do(ctx, http.MethodPost, "/v1/persona", issuer.RequestJSON{Proof: *proof, HolderJWK: pj, PoP: pop}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Post sends any JSON body to path and decodes the answer (for relying
+// parties' calls to the verification API).
+func (c *Client) Post(ctx context.Context, path string, in, out any) error {
+	return c.do(ctx, http.MethodPost, path, in, out)
+}

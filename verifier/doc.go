@@ -1,0 +1,7 @@
+// Package verifier is what a relying party imports to check persona
+// credentials: Verify takes a key-bound SD-JWT VC presentation and a
+// Policy (audience, nonce, minimum grade, required claims, accepted
+// issuers) and returns a Verdict, or an error whose problem type is a
+// stable reason code. Handler serves the same as an HTTP verification API
+// with single-use nonces. It imports no provider code.
+package verifier

@@ -1,0 +1,102 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mustard-id/mustard/internal/sdjwt"
+	"github.com/mustard-id/mustard/zk"
+)
+
+// VCT is the SD-JWT VC type of a Mustard persona credential.
+const VCT = "urn:mustard:vct:persona:1"
+
+// NoncePurpose namespaces the verifier's nonces in a shared store.
+const NoncePurpose = "verifier"
+
+// Policy is what a relying party requires of a presentation.
+type Policy struct {
+	Audience       string        // this relying party, the KB-JWT's aud
+	Nonce          string        // the nonce it issued for this presentation
+	MinGrade       uint64        // zk.GradeLow … zk.GradeHigh; 0 accepts any
+	RequiredClaims []string      // claims that must be disclosed and true/non-empty, e.g. "age_over_18"
+	MaxAge         time.Duration // how old the KB-JWT may be; 0 means 5 minutes
+}
+
+// Verdict is an accepted presentation.
+type Verdict struct {
+	Issuer    string         `json:"issuer"`
+	Scope     string         `json:"scope"`
+	Pseudonym string         `json:"pseudonym"`
+	Grade     string         `json:"grade"`
+	Claims    map[string]any `json:"claims"` // every disclosed and visible claim
+	Expiry    time.Time      `json:"exp"`
+}
+
+// Config configures a Verifier.
+type Config struct {
+	// Issuers resolves accredited issuers' keys (from the trust framework).
+	Issuers sdjwt.KeyResolver
+	Now     func() time.Time
+}
+
+// Verifier checks persona presentations.
+type Verifier struct{ cfg Config }
+
+// New returns a Verifier.
+func New(cfg Config) (*Verifier, error) {
+	if cfg.Issuers == nil {
+		return nil, errors.New("verifier: an issuer key resolver is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Verifier{cfg: cfg}, nil
+}
+
+// Verify checks a key-bound SD-JWT VC presentation against policy.
+func (v *Verifier) Verify(ctx context.Context, presentation string, policy Policy) (*Verdict, error) {
+	if policy.Audience == "" || policy.Nonce == "" {
+		return nil, ErrInvalidRequest
+	}
+	maxAge := policy.MaxAge
+	if maxAge == 0 {
+		maxAge = 5 * time.Minute
+	}
+	res, err := sdjwt.Verify(ctx, presentation, sdjwt.VerifyOptions{
+		IssuerKeys:        v.cfg.Issuers,
+		VCT:               VCT,
+		RequireKeyBinding: true,
+		Audience:          policy.Audience,
+		Nonce:             policy.Nonce,
+		Now:               v.cfg.Now(),
+		Skew:              time.Minute,
+		MaxAge:            maxAge,
+	})
+	if err != nil {
+		return nil, reason(err)
+	}
+	out := &Verdict{Issuer: res.Issuer, Claims: res.Claims, Expiry: res.Expiry}
+	out.Scope, _ = res.Claims["scope"].(string)
+	out.Pseudonym, _ = res.Claims["pseudonym"].(string)
+	out.Grade, _ = res.Claims["grade"].(string)
+	g, err := zk.ParseGrade(out.Grade)
+	if err != nil || out.Scope == "" || out.Pseudonym == "" {
+		return nil, ErrWrongType
+	}
+	if g < policy.MinGrade {
+		return nil, ErrGrade
+	}
+	for _, c := range policy.RequiredClaims {
+		switch x := res.Claims[c].(type) {
+		case bool:
+			if !x {
+				return nil, ErrMissingClaim
+			}
+		case nil:
+			return nil, ErrMissingClaim
+		}
+	}
+	return out, nil
+}
