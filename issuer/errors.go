@@ -15,5 +15,6 @@ var (
 	ErrRevocation    = problem.New("stale-revocation-root", http.StatusConflict, "The proof is for another revocation root: refresh the revocation snapshot")
 	ErrClock         = problem.New("proof-time-skew", http.StatusBadRequest, "The proof's time is too far from the issuer's clock")
 	ErrHolderBinding = problem.New("invalid-holder-binding", http.StatusBadRequest, "The persona key does not match the proof's holder binding or its proof of possession")
+	ErrScope         = problem.New("scope-mismatch", http.StatusBadRequest, "The proof is for another scope than the nonce was issued for")
 	ErrStatement     = problem.New("invalid-statement", http.StatusBadRequest, "The proof's statement is malformed")
 )

@@ -50,8 +50,18 @@ func (i *Issuer) Handler() http.Handler {
 	return mux
 }
 
+// NonceRequestJSON is the body of POST /v1/persona/nonce.
+type NonceRequestJSON struct {
+	Scope string `json:"scope"`
+}
+
 func (i *Issuer) serveNonce(w http.ResponseWriter, r *http.Request) {
-	n, exp, err := i.Nonce(r.Context())
+	var body NonceRequestJSON
+	if err := problem.Decode(w, r, 4<<10, &body); err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	n, exp, err := i.Nonce(r.Context(), body.Scope)
 	if err != nil {
 		problem.Write(w, r, err)
 		return

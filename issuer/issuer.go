@@ -3,10 +3,13 @@ package issuer
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -73,26 +76,28 @@ func New(cfg Config, store Storage) (*Issuer, error) {
 // ID is the issuer identifier.
 func (i *Issuer) ID() string { return i.cfg.ID }
 
-// NewNonce creates a fresh single-use nonce (128 random bits).
-func NewNonce(ctx context.Context, store interface {
-	CreateNonce(ctx context.Context, purpose, nonce string, expires time.Time) error
-}, purpose string, expires time.Time) (string, error) {
+// Nonce issues a nonce for one persona request for scope. The nonce names
+// the scope (a hash of it after a dot), so a proof for any other scope is
+// refused as such.
+func (i *Issuer) Nonce(ctx context.Context, scope string) (string, time.Time, error) {
+	if scope == "" || len(scope) > persona.MaxScopeLen {
+		return "", time.Time{}, ErrStatement
+	}
+	exp := i.cfg.Now().Add(i.cfg.NonceTTL)
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
-		return "", err
+		return "", exp, err
 	}
-	n := base64.RawURLEncoding.EncodeToString(b)
-	if err := store.CreateNonce(ctx, purpose, n, expires); err != nil {
-		return "", err
+	n := base64.RawURLEncoding.EncodeToString(b) + "." + scopeTag(scope)
+	if err := i.store.CreateNonce(ctx, NoncePurpose, n, exp); err != nil {
+		return "", exp, err
 	}
-	return n, nil
+	return n, exp, nil
 }
 
-// Nonce issues a nonce for one persona request.
-func (i *Issuer) Nonce(ctx context.Context) (string, time.Time, error) {
-	exp := i.cfg.Now().Add(i.cfg.NonceTTL)
-	n, err := NewNonce(ctx, i.store, NoncePurpose, exp)
-	return n, exp, err
+func scopeTag(scope string) string {
+	h := sha256.Sum256([]byte(scope))
+	return hex.EncodeToString(h[:8])
 }
 
 // Request asks for a persona credential.
@@ -140,6 +145,9 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	}
 	if err := verifyPossession(req.HolderKey, req.PoP, i.cfg.ID, st.Nonce); err != nil {
 		return nil, err
+	}
+	if _, tag, _ := strings.Cut(st.Nonce, "."); tag != scopeTag(st.Scope) {
+		return nil, ErrScope
 	}
 	if ok, err := i.store.NonceValid(ctx, NoncePurpose, st.Nonce, now); err != nil {
 		return nil, err

@@ -129,10 +129,10 @@ func (c *Client) Revocations(ctx context.Context) (coreid.Snapshot, error) {
 	return s, nil
 }
 
-// Nonce asks the issuer for a single-use nonce.
-func (c *Client) Nonce(ctx context.Context) (string, error) {
+// Nonce asks the issuer for a single-use nonce for a persona in scope.
+func (c *Client) Nonce(ctx context.Context, scope string) (string, error) {
 	var out issuer.NonceJSON
-	if err := c.do(ctx, http.MethodPost, "/v1/persona/nonce", nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/v1/persona/nonce", issuer.NonceRequestJSON{Scope: scope}, &out); err != nil {
 		return "", err
 	}
 	return out.Nonce, nil

@@ -91,7 +91,7 @@ func Story(ctx context.Context, out io.Writer, base string, srv *server.Server) 
 
 	say("A sample government issuer, accredited at grade \"high\" in the trust framework, issues a JWT-VC.")
 	now := time.Now()
-	src, err := coreid.SignJWTVC(srv.SampleSource, server.SampleSourceID, "NL-BSN-999990019", []string{"PersonIdentificationData"},
+	src, err := coreid.SignJWTVC(srv.SampleSource, server.SampleSourceID, fmt.Sprintf("NL-BSN-%09d", rand.IntN(1e9)), []string{"PersonIdentificationData"},
 		map[string]any{"birthdate": "1990-04-12", "nationality": "NL", "given_name": "Sanne", "family_name": "de Vries", "resident_country": "NL"},
 		now, now.AddDate(5, 0, 0))
 	if err != nil {
@@ -200,7 +200,7 @@ func isProblem(err error, typ string) bool {
 // credential; on the way it sends a copy of the proof with one bit flipped,
 // which the issuer must refuse (without consuming the nonce).
 func derive(ctx context.Context, c *persona.Client, srv *server.Server, w *persona.Wallet, pin []byte, fw *trust.Document, scope string, preds []string, out io.Writer) (*derived, error) {
-	nonce, err := c.Nonce(ctx)
+	nonce, err := c.Nonce(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
