@@ -23,7 +23,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCmd(), newDemoCmd(), newZKCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newZKCmd(), newCeremonyCmd())
 	return root
 }
 
