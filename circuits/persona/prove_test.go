@@ -4,8 +4,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/frontend"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/zk"
@@ -108,4 +110,39 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkDerivation compares the wallet's whole derivation (native
+// check, witness assignment, witness vector, proof, encoding) with the bare
+// groth16.Prove call on the same circuit and witness, in one run.
+func BenchmarkDerivation(b *testing.B) {
+	f := newFixture(b)
+	k := keys(b)
+	b.Run("bare-groth16.Prove", func(b *testing.B) {
+		a, err := Assign(&f.pub, &f.priv)
+		require.NoError(b, err)
+		w, err := frontend.NewWitness(a, ecc.BN254.ScalarField())
+		require.NoError(b, err)
+		for b.Loop() {
+			if _, err := groth16.Prove(k.CCS, k.PK, w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("wallet-derivation", func(b *testing.B) {
+		for b.Loop() {
+			if err := Check(&f.pub, &f.priv); err != nil {
+				b.Fatal(err)
+			}
+			a, err := Assign(&f.pub, &f.priv)
+			if err != nil {
+				b.Fatal(err)
+			}
+			proof, err := k.Prove(a)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = Encode(k.VKID, "shop.example", "n", &f.pub, proof)
+		}
+	})
 }

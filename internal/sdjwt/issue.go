@@ -102,6 +102,9 @@ func issue(req IssueRequest, signer jwk.Key, typ string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if req.IssuedAt.IsZero() {
+		req.IssuedAt = time.Now()
+	}
 	if err := req.validate(); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
@@ -114,10 +117,6 @@ func issue(req IssueRequest, signer jwk.Key, typ string) (string, error) {
 		return "", fmt.Errorf("%w: holder key: %w", ErrInvalidRequest, err)
 	}
 
-	iat := req.IssuedAt
-	if iat.IsZero() {
-		iat = time.Now()
-	}
 	payload := make(map[string]any, len(req.Claims)+9)
 	for name, v := range req.Claims {
 		nv, err := normalize(v)
@@ -131,13 +130,16 @@ func issue(req IssueRequest, signer jwk.Key, typ string) (string, error) {
 	}
 	payload[claimIss] = req.Issuer
 	payload[claimVCT] = req.VCT
-	payload[claimIat] = iat.Unix()
+	payload[claimIat] = req.IssuedAt.Unix()
 	payload[claimExp] = req.Expiry.Unix()
 	if !req.NotBefore.IsZero() {
 		payload[claimNbf] = req.NotBefore.Unix()
 	}
 	if req.Status != nil {
 		st, err := normalize(req.Status)
+		if err == nil {
+			err = checkNoReservedKeys(st)
+		}
 		if err != nil {
 			return "", fmt.Errorf("%w: status: %w", ErrInvalidRequest, err)
 		}
@@ -209,7 +211,7 @@ func (req *IssueRequest) validate() error {
 		return errors.New("vct is required")
 	case req.Expiry.IsZero():
 		return errors.New("expiry is required")
-	case !req.IssuedAt.IsZero() && !req.Expiry.After(req.IssuedAt):
+	case !req.Expiry.After(req.IssuedAt):
 		return errors.New("expiry must be after issued-at")
 	case !req.NotBefore.IsZero() && !req.Expiry.After(req.NotBefore):
 		return errors.New("expiry must be after not-before")
@@ -225,7 +227,7 @@ func (req *IssueRequest) validate() error {
 		return fmt.Errorf("holder key: %w", err)
 	}
 	if !slices.ContainsFunc(keyAlgorithms(pub), func(a jwa.SignatureAlgorithm) bool {
-		return slices.Contains(DefaultAlgorithms, a)
+		return slices.Contains(defaultAlgorithms, a)
 	}) {
 		return errors.New("holder key must be a P-256 or Ed25519 key")
 	}

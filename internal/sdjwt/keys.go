@@ -16,10 +16,10 @@ import (
 // (RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used").
 const minRSABits = 2048
 
-// DefaultAlgorithms are the JWS algorithms Verify accepts when
+// defaultAlgorithms are the JWS algorithms Verify accepts when
 // VerifyOptions.AllowedAlgs is empty, and the only ones Issue and Present
 // sign with.
-var DefaultAlgorithms = []jwa.SignatureAlgorithm{jwa.ES256, jwa.EdDSA}
+var defaultAlgorithms = []jwa.SignatureAlgorithm{jwa.ES256, jwa.EdDSA}
 
 // KeyQuery describes the issuer key Verify needs. Its fields come from the
 // not yet verified token: a resolver must return only a key that it trusts

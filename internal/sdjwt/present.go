@@ -12,7 +12,9 @@ import (
 // PresentRequest says what a Holder reveals, and to whom.
 type PresentRequest struct {
 	// Disclose names the top-level claims to reveal. Revealing a claim
-	// reveals everything selectively disclosable nested inside it.
+	// reveals everything selectively disclosable nested inside it; naming
+	// an always-visible claim reveals what is disclosable inside it (array
+	// elements, sub-claims), if anything.
 	Disclose []string
 	// Audience is the Verifier, the KB-JWT's aud.
 	Audience string
@@ -87,7 +89,11 @@ func (t Token) present(req PresentRequest, holder jwk.Key, kbType string) (strin
 			}
 		}
 		if !found {
-			return "", fmt.Errorf("%w: no top-level disclosure for claim %q", ErrInvalidRequest, name)
+			visible, ok := jwt.payload[name]
+			if !ok || reservedName(name) {
+				return "", fmt.Errorf("%w: the credential has no claim %q", ErrInvalidRequest, name)
+			}
+			follow(visible)
 		}
 	}
 

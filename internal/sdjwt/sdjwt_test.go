@@ -210,8 +210,11 @@ func TestPresentRejects(t *testing.T) {
 
 	_, err = tok.Present(PresentRequest{Disclose: []string{"nope"}, Audience: testAudience, Nonce: testNonce}, keys.holderES)
 	require.ErrorIs(t, err, ErrInvalidRequest, "unknown claim name")
-	_, err = tok.Present(PresentRequest{Disclose: []string{"scope"}, Audience: testAudience, Nonce: testNonce}, keys.holderES)
-	require.ErrorIs(t, err, ErrInvalidRequest, "always-visible claims have no disclosure")
+	_, err = tok.Present(PresentRequest{Disclose: []string{"_sd"}, Audience: testAudience, Nonce: testNonce}, keys.holderES)
+	require.ErrorIs(t, err, ErrInvalidRequest, "_sd is no claim")
+	visible, err := tok.Present(PresentRequest{Disclose: []string{"scope"}}, nil)
+	require.NoError(t, err, "naming an always-visible claim discloses nothing more")
+	require.Equal(t, tok.JWT+"~", visible)
 	_, err = tok.Present(PresentRequest{Disclose: []string{"country"}}, keys.holderES)
 	require.ErrorIs(t, err, ErrInvalidRequest, "key binding needs audience and nonce")
 	_, err = tok.Present(good, keys.otherES)

@@ -145,6 +145,15 @@ func TestRFC9901Section5(t *testing.T) {
 	require.Equal(t, []any{"US", "DE"}, v.Claims["nationalities"])
 	require.Len(t, v.Disclosed, 10)
 
+	// Present from the issued SD-JWT: the Holder reveals the array elements
+	// of the always-visible nationalities, and address.
+	sel, err := tok.Present(PresentRequest{Disclose: []string{"nationalities", "address"}}, nil)
+	require.NoError(t, err)
+	v, err = verify(bg, sel, oo, rfcExample)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/address", "/nationalities/0", "/nationalities/1"}, v.Disclosed)
+	require.NotContains(t, v.Claims, "email")
+
 	pres := rfcVector(t, "sec5-presentation.txt")
 	v, err = verify(bg, pres, o, rfcExample)
 	require.NoError(t, err)
@@ -175,6 +184,19 @@ func TestRFC9901AppendixA3(t *testing.T) {
 	require.Equal(t, "urn:eudi:pid:de:1", v.VCT)
 	require.Equal(t, time.Unix(1883000000, 0), v.Expiry)
 	require.True(t, v.KeyBound)
+
+	// Revealing age_equal_or_over takes its nested Disclosure along (RFC
+	// 9901 §7.2 step 2) and leaves nationalities out.
+	tok, err := Parse(rfcVector(t, "a3-presentation.txt"))
+	require.NoError(t, err)
+	tok.KeyBinding = ""
+	sel, err := tok.Present(PresentRequest{Disclose: []string{"age_equal_or_over"}}, nil)
+	require.NoError(t, err)
+	o.RequireKeyBinding = false
+	v, err = Verify(bg, sel, o)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/age_equal_or_over", "/age_equal_or_over/18"}, v.Disclosed)
+	require.NotContains(t, v.Claims, "nationalities")
 }
 
 // TestRFC9901AppendixA4 verifies the W3C VC example: Disclosures inside

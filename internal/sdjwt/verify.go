@@ -48,7 +48,7 @@ type VerifyOptions struct {
 	// DefaultMaxAge.
 	MaxAge time.Duration
 	// AllowedAlgs are the JWS algorithms accepted for the Issuer-signed JWT
-	// and the Key Binding JWT; empty means DefaultAlgorithms. "none" and
+	// and the Key Binding JWT; empty means ES256 and EdDSA. "none" and
 	// HMAC algorithms are refused whatever the list says, and every
 	// algorithm must also match its key's type.
 	AllowedAlgs []jwa.SignatureAlgorithm
@@ -111,7 +111,7 @@ func verify(ctx context.Context, s string, opts VerifyOptions, prof profile) (*V
 	}
 	allowed := opts.AllowedAlgs
 	if len(allowed) == 0 {
-		allowed = DefaultAlgorithms
+		allowed = defaultAlgorithms
 	}
 
 	// RFC 9901 §7.1 step 1: "Separate the SD-JWT into the Issuer-signed JWT

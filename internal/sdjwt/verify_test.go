@@ -185,7 +185,9 @@ func TestVerifyFailures(t *testing.T) {
 		{"EdDSA header on the issuer's P-256 kid", func() string {
 			jwt := signJWT(t, keys.issuerEd, jwa.EdDSA, jwtHeader("EdDSA"), payload)
 			return jwt + "~" + kbJWT(t, keys.holderES, jwt+"~", nil)
-		}, func(o *VerifyOptions) { o.IssuerKeys = StaticKeys(testIssuer, publicSet(t, keys.issuerES, keys.issuerEd)) }, ErrAlgorithm},
+		}, func(o *VerifyOptions) {
+			o.IssuerKeys = StaticKeys(testIssuer, publicSet(t, keys.issuerES, keys.issuerEd))
+		}, ErrAlgorithm},
 		{"ES384 not allowed by default", func() string {
 			jwt := unsigned(t, jwtHeader("ES384"), payload) + "AAAA"
 			return jwt + "~"

@@ -1,0 +1,99 @@
+package trust
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mustard-id/mustard/zk"
+)
+
+func governance(t testing.TB) (jwk.Key, jwk.Set) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	k, err := jwk.FromRaw(priv)
+	require.NoError(t, err)
+	_ = k.Set(jwk.AlgorithmKey, jwa.EdDSA)
+	pub, err := k.PublicKey()
+	require.NoError(t, err)
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	return k, set
+}
+
+func document(t testing.TB) *Document {
+	pk, err := zk.GenerateKey(nil)
+	require.NoError(t, err)
+	return &Document{
+		ID: "urn:test", Version: 1,
+		Sources:   []Source{{ID: "https://gov.example", Kind: "jwt-vc", Grade: "high", JWKS: json.RawMessage(`{"keys":[]}`)}},
+		Providers: []Provider{{ID: "p", Key: strings.ToLower(hexOf(pk.Public().Bytes())), MaxGrade: "high", ValidUntil: 2e9}},
+	}
+}
+
+func hexOf(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for _, x := range b {
+		out = append(out, digits[x>>4], digits[x&15])
+	}
+	return string(out)
+}
+
+func TestSealParse(t *testing.T) {
+	key, set := governance(t)
+	d := document(t)
+	signed, err := Seal(d, key)
+	require.NoError(t, err)
+	got, err := Parse(signed, set)
+	require.NoError(t, err)
+	require.Equal(t, d.RegistryRoot, got.RegistryRoot)
+	_, err = got.Source("https://gov.example")
+	require.NoError(t, err)
+	_, err = got.Source("https://other.example")
+	require.ErrorIs(t, err, ErrUnknown)
+
+	// Another governance key: refused.
+	_, other := governance(t)
+	_, err = Parse(signed, other)
+	require.ErrorIs(t, err, ErrSignature)
+
+	// A registry root that does not match its providers: refused even when
+	// properly signed.
+	d.RegistryRoot = strings.Repeat("0", 64)
+	payload, _ := json.Marshal(d)
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.TypeKey, MediaType)
+	lying, err := jws.Sign(payload, jws.WithKey(jwa.EdDSA, key, jws.WithProtectedHeaders(hdr)))
+	require.NoError(t, err)
+	_, err = Parse(lying, set)
+	require.ErrorIs(t, err, ErrMalformed)
+
+	// A provider key that is not a curve point.
+	d2 := document(t)
+	d2.Providers[0].Key = strings.Repeat("ff", 32)
+	_, err = Seal(d2, key)
+	require.ErrorIs(t, err, ErrMalformed)
+}
+
+func FuzzParse(f *testing.F) {
+	key, set := governance(f)
+	signed, err := Seal(document(f), key)
+	require.NoError(f, err)
+	f.Add(signed)
+	f.Add([]byte("eyJhbGciOiJub25lIn0.e30."))
+	f.Add([]byte("not a jws"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse(data, set)
+		if err == nil && d == nil {
+			t.Fatal("nil document without error")
+		}
+	})
+}
