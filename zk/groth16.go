@@ -280,3 +280,21 @@ func (k *Keys) Verify(proof []byte, public frontend.Circuit) error {
 	}
 	return nil
 }
+
+// InstalledKey returns the verifying-key id of name's keys in dir when they
+// were made for the circuit with fingerprint fp, and whether they come from
+// a development setup.
+func InstalledKey(dir, name, fp string) (string, bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if err != nil {
+		return "", false, err
+	}
+	var m keyMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", false, err
+	}
+	if m.Circuit != fp {
+		return "", false, errStale
+	}
+	return m.VKID, m.Development, nil
+}

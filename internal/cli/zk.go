@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,7 @@ import (
 func newZKCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "zk", Short: "Zero-knowledge circuits and keys"}
 	var asJSON bool
+	var data string
 	info := &cobra.Command{
 		Use:   "info",
 		Short: "Print each circuit's constraint count and public inputs",
@@ -22,15 +24,27 @@ func newZKCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			row := map[string]any{"circuit": "persona", "constraints": ccs.GetNbConstraints(), "public_inputs": ccs.GetNbPublicVariables() - 1}
+			fp, err := zk.Fingerprint(ccs)
+			if err != nil {
+				return err
+			}
+			row := map[string]any{"circuit": "persona", "constraints": ccs.GetNbConstraints(), "public_inputs": ccs.GetNbPublicVariables() - 1, "fingerprint": fp, "vk": ""}
+			if vk, dev, err := zk.InstalledKey(filepath.Join(data, "zk"), "persona", fp); err == nil {
+				row["vk"], row["development"] = vk, dev
+			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode([]any{row})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%-10s %12s %14s\n%-10s %12d %14d\n", "CIRCUIT", "CONSTRAINTS", "PUBLIC INPUTS", "persona", row["constraints"], row["public_inputs"])
+			vk := row["vk"].(string)
+			if vk == "" {
+				vk = "(no keys in " + data + ")"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%-10s %12s %14s  %s\n%-10s %12d %14d  %s\n", "CIRCUIT", "CONSTRAINTS", "PUBLIC INPUTS", "VERIFYING KEY", "persona", row["constraints"], row["public_inputs"], vk)
 			return nil
 		},
 	}
 	info.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	info.Flags().StringVar(&data, "data", "./mustard-data", "data directory whose installed keys to show")
 	cmd.AddCommand(info)
 	return cmd
 }
