@@ -118,6 +118,9 @@ func (p *Provider) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, 
 		return nil, err
 	}
 	cred := zk.CoreCredential{Commitment: req.Commitment, DeviceKeyHash: req.DeviceKeyHash}
+	for i := range cred.Attrs {
+		cred.Attrs[i] = zk.Absent
+	}
 	for name, v := range src.Attrs {
 		a, ok := zk.AttrByName(name)
 		if !ok {

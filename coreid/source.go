@@ -54,7 +54,7 @@ func VerifyJWTVC(ctx context.Context, fw *trust.Document, raw string, now time.T
 	if err != nil || src.Kind != "jwt-vc" {
 		return nil, ErrUnknownIssuer
 	}
-	keys, err := trust.KeySet(src.JWKS)
+	keys, err := verificationKeys(src.JWKS)
 	if err != nil {
 		return nil, ErrUnknownIssuer
 	}
@@ -109,6 +109,29 @@ func VerifyJWTVC(ctx context.Context, fw *trust.Document, raw string, now time.T
 			return nil, fmt.Errorf("%w: claim is not a string", ErrSource)
 		}
 		out.Attrs[attr] = s
+	}
+	return out, nil
+}
+
+// verificationKeys keeps the source's asymmetric keys whose "alg" is one
+// Mustard accepts: jwx verifies with the key's alg, so an "oct" key or an
+// HMAC alg in a framework's JWKS would otherwise let anyone forge.
+func verificationKeys(raw []byte) (jwk.Set, error) {
+	all, err := trust.KeySet(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := jwk.NewSet()
+	for i := 0; i < all.Len(); i++ {
+		k, _ := all.Key(i)
+		alg := jwa.SignatureAlgorithm(k.Algorithm().String())
+		if k.KeyType() == jwa.OctetSeq || !slices.Contains(allowedAlgs, alg) {
+			continue
+		}
+		if _, err := k.PublicKey(); err != nil {
+			continue
+		}
+		_ = out.AddKey(k)
 	}
 	return out, nil
 }

@@ -2,6 +2,10 @@ package coreid
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -101,4 +105,34 @@ func FuzzVerifyJWTVC(f *testing.F) {
 			t.Fatal("nil source without error")
 		}
 	})
+}
+
+// A framework JWKS that (wrongly) publishes an HMAC key must not let anyone
+// who reads it forge source credentials.
+func TestVerifyJWTVCIgnoresSymmetricKeys(t *testing.T) {
+	secret := []byte("published-in-the-framework-by-mistake")
+	oct, err := jwk.FromRaw(secret)
+	require.NoError(t, err)
+	_ = oct.Set(jwk.AlgorithmKey, jwa.HS256)
+	_ = oct.Set(jwk.KeyIDKey, "oops")
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(oct))
+	raw, _ := json.Marshal(set)
+	fw := framework(t, raw)
+	now := time.Now()
+	forged, err := SignJWTVC(oct, "https://gov.example", "s", []string{"PID"}, map[string]any{"birthdate": "1990-04-12"}, now, now.Add(time.Hour))
+	if err == nil {
+		_, err = VerifyJWTVC(context.Background(), fw, forged, now)
+		require.Error(t, err)
+	}
+	// The header claims ES256; the signature is an HMAC under the published
+	// secret. jwx verifies with the key's own alg, so only dropping such
+	// keys stops this.
+	hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"oops","typ":"JWT"}`))
+	body := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"iss":"https://gov.example","sub":"x","iat":%d,"exp":%d,"vc":{"type":["PID"],"credentialSubject":{"birthdate":"1900-01-01"}}}`, now.Unix(), now.Add(time.Hour).Unix())))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(hdr + "." + body))
+	confused := hdr + "." + body + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	_, err = VerifyJWTVC(context.Background(), fw, confused, now)
+	require.ErrorIs(t, err, ErrSignature)
 }

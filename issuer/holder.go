@@ -3,6 +3,7 @@ package issuer
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,9 @@ func HolderBinding(key jwk.Key) (fr.Element, error) {
 	}
 	if err := pub.Raw(&raw); err != nil || raw.Curve != elliptic.P256() {
 		return fr.Element{}, errors.New("issuer: persona keys are P-256")
+	}
+	if _, err := raw.ECDH(); err != nil { // on the curve, coordinates canonical
+		return fr.Element{}, errors.New("issuer: persona key is not a valid P-256 point")
 	}
 	x, y := make([]byte, 32), make([]byte, 32)
 	raw.X.FillBytes(x)
@@ -55,12 +59,16 @@ func verifyPossession(key jwk.Key, pop, aud, nonce string) error {
 	if len(pop) > 4096 {
 		return ErrHolderBinding
 	}
+	msg, err := jws.Parse([]byte(pop))
+	if err != nil || len(msg.Signatures()) != 1 || msg.Signatures()[0].ProtectedHeaders().Type() != "mustard-pop+jwt" {
+		return ErrHolderBinding
+	}
 	payload, err := jws.Verify([]byte(pop), jws.WithKey(jwa.ES256, key))
 	if err != nil {
 		return ErrHolderBinding
 	}
 	var c popClaims
-	if err := json.Unmarshal(payload, &c); err != nil || c.Aud != aud || c.Nonce != nonce {
+	if err := json.Unmarshal(payload, &c); err != nil || c.Aud != aud || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1 {
 		return ErrHolderBinding
 	}
 	return nil

@@ -124,6 +124,9 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
 	}
 	pub := &st.Public
+	if pub.MinGrade < zk.GradeLow || pub.MinGrade > zk.GradeHigh {
+		return nil, fmt.Errorf("%w: minimum grade must be low, substantial or high", ErrStatement)
+	}
 	if st.VK != i.cfg.Keys.VKID {
 		return nil, ErrVerifyingKey
 	}
@@ -173,7 +176,6 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 		VCT:         VCT,
 		IssuedAt:    now,
 		Expiry:      exp,
-		Status:      map[string]any{"status_list": map[string]any{"idx": idx, "uri": i.cfg.ID + "/v1/status/1"}},
 		Claims:      visible,
 		Disclosable: disclosable,
 		HolderKey:   req.HolderKey,
@@ -181,6 +183,8 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
+	// The status list that idx points into is not served yet, so the
+	// credential carries no status claim rather than a dangling one.
 	return &Issued{Credential: cred, StatusIndex: idx, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
 }
 

@@ -109,8 +109,13 @@ func (w *Wallet) Accept(pin []byte, fw *trust.Document, e *coreid.EnrollmentJSON
 	if cred.Commitment != c {
 		return errors.New("persona: the provider signed another commitment")
 	}
-	if _, err := fw.Provider(e.ProviderKey); err != nil {
+	entry, err := fw.Provider(e.ProviderKey)
+	if err != nil {
 		return fmt.Errorf("persona: the provider is not accredited: %w", err)
+	}
+	maxGrade, err := zk.ParseGrade(entry.MaxGrade)
+	if err != nil {
+		return err
 	}
 	kb, err := hex.DecodeString(e.ProviderKey)
 	if err != nil {
@@ -127,7 +132,7 @@ func (w *Wallet) Accept(pin []byte, fw *trust.Document, e *coreid.EnrollmentJSON
 	if err := pk.Verify(cred.Message(), sig); err != nil {
 		return fmt.Errorf("persona: core credential signature: %w", err)
 	}
-	w.Core = &Core{Credential: cred, Signature: sig, ProviderKey: pk, MaxGrade: e.MaxGrade, ValidUntil: e.ValidUntil}
+	w.Core = &Core{Credential: cred, Signature: sig, ProviderKey: pk, MaxGrade: maxGrade, ValidUntil: entry.ValidUntil}
 	return nil
 }
 
@@ -214,6 +219,9 @@ func (w *Wallet) Statement(pin []byte, fw *trust.Document, revoked []fr.Element,
 		a, ok := zk.AttrByName(name)
 		if !ok {
 			return nil, nil, fmt.Errorf("%w: unknown attribute %q", ErrPredicate, name)
+		}
+		if w.Core.Credential.Attrs[a.Index] == zk.Absent {
+			return nil, nil, fmt.Errorf("%w: the core credential has no %s to disclose", ErrPredicate, name)
 		}
 		pub.Disclosures[i] = persona.Disclosure{Slot: persona.SlotOf(a.Index), Value: w.Core.Credential.Attrs[a.Index]}
 	}

@@ -18,6 +18,7 @@ var (
 	ErrKeyBinding     = problem.New("invalid-key-binding", http.StatusUnauthorized, "The key-binding JWT is missing, stale or not signed by the persona key")
 	ErrAudience       = problem.New("wrong-audience", http.StatusUnauthorized, "The presentation is for another audience")
 	ErrNonce          = problem.New("invalid-nonce", http.StatusUnauthorized, "The nonce is unknown, expired, already used or not the one presented")
+	ErrScope          = problem.New("wrong-scope", http.StatusForbidden, "The persona is for another scope than the relying party's")
 	ErrGrade          = problem.New("grade-too-low", http.StatusForbidden, "The persona's grade is below the policy's minimum")
 	ErrMissingClaim   = problem.New("missing-claim", http.StatusForbidden, "The presentation does not disclose a claim the policy requires")
 	ErrWrongType      = problem.New("wrong-credential-type", http.StatusUnauthorized, "The credential is not a Mustard persona credential")
@@ -27,6 +28,12 @@ var (
 // reason maps the SD-JWT layer's errors to reason codes.
 func reason(err error) error {
 	switch {
+	case errors.Is(err, sdjwt.ErrAudience):
+		return ErrAudience
+	case errors.Is(err, sdjwt.ErrNonce):
+		return ErrNonce
+	case sdjwt.IsKeyBindingError(err):
+		return ErrKeyBinding
 	case errors.Is(err, sdjwt.ErrUnknownKey):
 		return ErrUntrusted
 	case errors.Is(err, sdjwt.ErrSignature), errors.Is(err, sdjwt.ErrAlgorithm):
@@ -50,5 +57,5 @@ func reason(err error) error {
 // IsPolicyError reports whether err is a policy failure (the presentation
 // is authentic but does not satisfy the policy).
 func IsPolicyError(err error) bool {
-	return errors.Is(err, ErrGrade) || errors.Is(err, ErrMissingClaim)
+	return errors.Is(err, ErrGrade) || errors.Is(err, ErrMissingClaim) || errors.Is(err, ErrScope)
 }

@@ -31,6 +31,7 @@ type PresentationRequestJSON struct {
 type VerifyJSON struct {
 	Presentation   string   `json:"presentation"`
 	Audience       string   `json:"audience"`
+	Scope          string   `json:"scope"`
 	Nonce          string   `json:"nonce"`
 	MinGrade       string   `json:"min_grade,omitempty"`
 	RequiredClaims []string `json:"required_claims,omitempty"`
@@ -47,6 +48,9 @@ type API struct {
 	V        *Verifier
 	Store    Storage
 	NonceTTL time.Duration
+	// IsNonceUsed recognizes the store's "unknown, expired or used" error,
+	// so that only that becomes invalid-nonce and a store failure a 500.
+	IsNonceUsed func(error) bool
 }
 
 // Handler serves:
@@ -79,7 +83,7 @@ func (a *API) serveRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := newNonce()
 	if err == nil {
-		err = a.Store.CreateNonce(r.Context(), NoncePurpose, n, a.V.cfg.Now().Add(a.ttl()))
+		err = a.Store.CreateNonce(r.Context(), noncePurpose(body.Audience), n, a.V.cfg.Now().Add(a.ttl()))
 	}
 	if err != nil {
 		problem.Write(w, r, err)
@@ -87,6 +91,10 @@ func (a *API) serveRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	problem.JSON(w, http.StatusCreated, PresentationRequestJSON{Nonce: n, Audience: body.Audience, ExpiresIn: int64(a.ttl().Seconds())})
 }
+
+// noncePurpose binds a nonce to the audience it was issued for, so that it
+// is accepted only with that audience.
+func noncePurpose(audience string) string { return NoncePurpose + ":" + audience }
 
 // MaxPresentation bounds a presentation.
 const MaxPresentation = 64 << 10
@@ -97,7 +105,7 @@ func (a *API) serveVerify(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, err)
 		return
 	}
-	pol := Policy{Audience: body.Audience, Nonce: body.Nonce, RequiredClaims: body.RequiredClaims}
+	pol := Policy{Audience: body.Audience, Scope: body.Scope, Nonce: body.Nonce, RequiredClaims: body.RequiredClaims}
 	if body.MinGrade != "" {
 		g, err := zk.ParseGrade(body.MinGrade)
 		if err != nil {
@@ -117,8 +125,11 @@ func (a *API) serveVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	// The nonce is consumed only by a presentation that verified: a forged
 	// one cannot burn a relying party's nonce.
-	if err := a.Store.ConsumeNonce(r.Context(), NoncePurpose, body.Nonce, a.V.cfg.Now()); err != nil {
-		problem.Write(w, r, ErrNonce)
+	if err := a.Store.ConsumeNonce(r.Context(), noncePurpose(body.Audience), body.Nonce, a.V.cfg.Now()); err != nil {
+		if a.IsNonceUsed == nil || a.IsNonceUsed(err) {
+			err = ErrNonce
+		}
+		problem.Write(w, r, err)
 		return
 	}
 	problem.JSON(w, http.StatusOK, VerdictJSON{Valid: true, Verdict: *verdict})

@@ -18,6 +18,7 @@ const NoncePurpose = "verifier"
 // Policy is what a relying party requires of a presentation.
 type Policy struct {
 	Audience       string        // this relying party, the KB-JWT's aud
+	Scope          string        // the persona scope this relying party accepts (its sector): one persona per person and scope
 	Nonce          string        // the nonce it issued for this presentation
 	MinGrade       uint64        // zk.GradeLow … zk.GradeHigh; 0 accepts any
 	RequiredClaims []string      // claims that must be disclosed and true/non-empty, e.g. "age_over_18"
@@ -57,7 +58,7 @@ func New(cfg Config) (*Verifier, error) {
 
 // Verify checks a key-bound SD-JWT VC presentation against policy.
 func (v *Verifier) Verify(ctx context.Context, presentation string, policy Policy) (*Verdict, error) {
-	if policy.Audience == "" || policy.Nonce == "" {
+	if policy.Audience == "" || policy.Nonce == "" || policy.Scope == "" {
 		return nil, ErrInvalidRequest
 	}
 	maxAge := policy.MaxAge
@@ -85,6 +86,11 @@ func (v *Verifier) Verify(ctx context.Context, presentation string, policy Polic
 	if err != nil || out.Scope == "" || out.Pseudonym == "" {
 		return nil, ErrWrongType
 	}
+	// A persona for another scope is another pseudonym of possibly the same
+	// person: accepting it would let one person appear as many.
+	if out.Scope != policy.Scope {
+		return nil, ErrScope
+	}
 	if g < policy.MinGrade {
 		return nil, ErrGrade
 	}
@@ -92,6 +98,14 @@ func (v *Verifier) Verify(ctx context.Context, presentation string, policy Polic
 		switch x := res.Claims[c].(type) {
 		case bool:
 			if !x {
+				return nil, ErrMissingClaim
+			}
+		case string:
+			if x == "" {
+				return nil, ErrMissingClaim
+			}
+		case []any:
+			if len(x) == 0 {
 				return nil, ErrMissingClaim
 			}
 		case nil:

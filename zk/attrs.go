@@ -32,7 +32,8 @@ type Attr struct {
 }
 
 // Schema is the published attribute schema: slot, name and encoding of
-// every attribute a core credential can carry. Unused slots hold zero.
+// every attribute a core credential can carry. A slot the source did not
+// provide holds Absent.
 var Schema = []Attr{
 	{0, "birth_date", KindDate},
 	{1, "nationality", KindCountry},
@@ -55,6 +56,17 @@ func AttrByName(name string) (Attr, bool) {
 	}
 	return Attr{}, false
 }
+
+// Absent is the value of an attribute the source did not provide: 2^64,
+// outside the comparable range, so that no <= or >= predicate can hold on
+// it (a zero would read as 1970-01-01 and prove any age), and equal to no
+// encoded value.
+var Absent = func() fr.Element {
+	var e fr.Element
+	e.SetUint64(1 << 63)
+	e.Double(&e)
+	return e
+}()
 
 // Comparable values lie in [-2^63, 2^63): the circuit adds 2^63 and checks
 // 64 bits, so no comparison can wrap around the field.

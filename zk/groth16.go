@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend/groth16"
@@ -104,7 +105,22 @@ func LoadOrSetup(dir, name string, circuit frontend.Circuit, progress Progress) 
 		return nil, err
 	}
 	progress(fmt.Sprintf("running a DEVELOPMENT Groth16 setup for %s (%d constraints): NOT FOR PRODUCTION, use `mustard ceremony`", name, ccs.GetNbConstraints()))
+	done := make(chan struct{})
+	go func() {
+		start := time.Now()
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				progress(fmt.Sprintf("still setting up (%.0fs; about 5s on 2 cores)", time.Since(start).Seconds()))
+			}
+		}
+	}()
 	pk, vk, err := groth16.Setup(ccs)
+	close(done)
 	if err != nil {
 		return nil, fmt.Errorf("zk: setup: %w", err)
 	}

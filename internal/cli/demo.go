@@ -152,7 +152,7 @@ func Story(ctx context.Context, out io.Writer, base string, srv *server.Server) 
 	if err != nil {
 		return err
 	}
-	vreq := verifier.VerifyJSON{Presentation: vp, Audience: preq.Audience, Nonce: preq.Nonce, MinGrade: "high", RequiredClaims: []string{"age_over_18"}}
+	vreq := verifier.VerifyJSON{Presentation: vp, Audience: preq.Audience, Scope: "shop.example", Nonce: preq.Nonce, MinGrade: "high", RequiredClaims: []string{"age_over_18"}}
 	var verdict verifier.VerdictJSON
 	if err := c.Post(ctx, "/v1/presentations/verify", vreq, &verdict); err != nil {
 		return err

@@ -24,9 +24,11 @@ import (
 	"github.com/mustard-id/mustard/internal/cli"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/problem"
+	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/server"
 	"github.com/mustard-id/mustard/internal/trust"
 	wallet "github.com/mustard-id/mustard/persona"
+	"github.com/mustard-id/mustard/verifier"
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -238,4 +240,94 @@ func TestBadInput(t *testing.T) {
 	require.Equal(t, before, counts(t))
 	seen[pb.Type] = true
 	require.GreaterOrEqual(t, len(seen), 6, "each kind of bad input has its own type")
+}
+
+// An attribute the source did not provide is Absent, not zero: a wallet
+// whose source had no birth date cannot prove any age (zero would read as
+// 1970-01-01).
+func TestAbsentAttributeProvesNothing(t *testing.T) {
+	ctx := context.Background()
+	c := client()
+	gov, err := c.Governance(ctx)
+	require.NoError(t, err)
+	fw, err := c.Framework(ctx, gov)
+	require.NoError(t, err)
+	pin := []byte("4711")
+	w, err := wallet.Create(keystore.NewSoftware(), pin)
+	require.NoError(t, err)
+	now := time.Now()
+	src, err := coreid.SignJWTVC(env.srv.SampleSource, server.SampleSourceID, fmt.Sprintf("sub-%d", rand.Int64()), []string{"PersonIdentificationData"},
+		map[string]any{"nationality": "FR"}, now, now.Add(time.Hour))
+	require.NoError(t, err)
+	comm, err := w.Commitment(pin)
+	require.NoError(t, err)
+	e, err := c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(zk.Int64(0))})
+	require.NoError(t, err)
+	require.NoError(t, w.Accept(pin, fw, e))
+	snap, err := c.Revocations(ctx)
+	require.NoError(t, err)
+	key, err := wallet.NewPersonaKey()
+	require.NoError(t, err)
+	for _, q := range []string{"age>=0", "age>=18", "birth_date>=1900-01-01"} {
+		pub, priv, err := w.Statement(pin, fw, snap.Entries, snap.Root, key, wallet.Query{Scope: "s", Nonce: "n", MinGrade: zk.GradeLow, Predicates: []string{q}, Now: now})
+		require.NoError(t, err)
+		require.ErrorIs(t, persona.Check(pub, priv), persona.ErrStatement, q)
+	}
+	_, _, err = w.Statement(pin, fw, snap.Entries, snap.Root, key, wallet.Query{Scope: "s", Nonce: "n", MinGrade: zk.GradeLow, Disclose: []string{"birth_date"}, Now: now})
+	require.ErrorIs(t, err, wallet.ErrPredicate)
+	pub, priv, err := w.Statement(pin, fw, snap.Entries, snap.Root, key, wallet.Query{Scope: "s", Nonce: "n", MinGrade: zk.GradeLow, Predicates: []string{"nationality=FR"}, Now: now})
+	require.NoError(t, err)
+	require.NoError(t, persona.Check(pub, priv))
+}
+
+// The verification API refuses a persona for another scope (one person
+// could otherwise appear as many) and a nonce issued for another audience.
+func TestVerifierScopeAndAudience(t *testing.T) {
+	ctx := context.Background()
+	w, pin, fw := enrolled(t)
+	c := client()
+	nonce, err := c.Nonce(ctx, "other.example")
+	require.NoError(t, err)
+	snap, err := c.Revocations(ctx)
+	require.NoError(t, err)
+	key, err := wallet.NewPersonaKey()
+	require.NoError(t, err)
+	proof, err := w.Derive(ctx, env.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: "other.example", Nonce: nonce, MinGrade: zk.GradeSubstantial, Now: time.Now()})
+	require.NoError(t, err)
+	iss, err := c.Issue(ctx, env.srv.Issuer.ID(), proof, key)
+	require.NoError(t, err)
+	tok, err := sdjwt.Parse(iss.Credential)
+	require.NoError(t, err)
+
+	present := func(aud string) (string, string) {
+		var preq verifier.PresentationRequestJSON
+		require.NoError(t, c.Post(ctx, "/v1/presentation-requests", verifier.RequestJSON{Audience: aud}, &preq))
+		vp, err := tok.Present(sdjwt.PresentRequest{Audience: aud, Nonce: preq.Nonce}, key)
+		require.NoError(t, err)
+		return vp, preq.Nonce
+	}
+	problemType := func(err error) string {
+		var pe *wallet.ProblemError
+		require.ErrorAs(t, err, &pe)
+		return pe.Type
+	}
+	var verdict verifier.VerdictJSON
+
+	vp, n := present("https://shop.example")
+	err = c.Post(ctx, "/v1/presentations/verify", verifier.VerifyJSON{Presentation: vp, Audience: "https://shop.example", Scope: "shop.example", Nonce: n}, &verdict)
+	require.Equal(t, verifier.ErrScope.Type(), problemType(err))
+
+	// A nonce issued for audience A, used in a presentation for audience B.
+	var preq verifier.PresentationRequestJSON
+	require.NoError(t, c.Post(ctx, "/v1/presentation-requests", verifier.RequestJSON{Audience: "https://a.example"}, &preq))
+	vp, err = tok.Present(sdjwt.PresentRequest{Audience: "https://b.example", Nonce: preq.Nonce}, key)
+	require.NoError(t, err)
+	err = c.Post(ctx, "/v1/presentations/verify", verifier.VerifyJSON{Presentation: vp, Audience: "https://b.example", Scope: "other.example", Nonce: preq.Nonce}, &verdict)
+	require.Equal(t, verifier.ErrNonce.Type(), problemType(err))
+
+	// The same presentation for its own audience and scope verifies.
+	vp, n = present("https://other.example")
+	require.NoError(t, c.Post(ctx, "/v1/presentations/verify", verifier.VerifyJSON{Presentation: vp, Audience: "https://other.example", Scope: "other.example", Nonce: n}, &verdict))
+	require.True(t, verdict.Valid)
+	require.Equal(t, "substantial", verdict.Grade)
 }

@@ -2,12 +2,14 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 
 	"github.com/mustard-id/mustard/internal/problem"
+	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/verifier"
 )
 
@@ -20,7 +22,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/persona/nonce", iss)
 	mux.Handle("POST /v1/persona", iss)
 	mux.Handle("GET /.well-known/jwks.json", iss)
-	ver := (&verifier.API{V: s.Verifier, Store: s.Store}).Handler()
+	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) }}).Handler()
 	mux.Handle("POST /v1/presentation-requests", ver)
 	mux.Handle("POST /v1/presentations/verify", ver)
 	mux.HandleFunc("GET /v1/trust-framework", func(w http.ResponseWriter, r *http.Request) {

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS nonces (
 	used       INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (purpose, nonce)
 );
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);
 CREATE TABLE IF NOT EXISTS issuances (
 	status_idx INTEGER PRIMARY KEY AUTOINCREMENT,
 	pseudonym  BLOB NOT NULL,      -- the persona's pseudonym for its scope
@@ -118,8 +119,13 @@ func (s *Store) Revocations(ctx context.Context) ([][]byte, error) {
 	return out, rows.Err()
 }
 
-// CreateNonce records a fresh single-use nonce for purpose.
+// CreateNonce records a fresh single-use nonce for purpose, and drops
+// nonces that expired a minute ago or more, so the table stays bounded by
+// the request rate times the nonce lifetime.
 func (s *Store) CreateNonce(ctx context.Context, purpose, nonce string, expires time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM nonces WHERE expires_at < ?`, time.Now().Add(-time.Minute).Unix()); err != nil {
+		return fmt.Errorf("store: expire nonces: %w", err)
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO nonces(purpose, nonce, expires_at) VALUES(?, ?, ?)`, purpose, nonce, expires.Unix())
 	if err != nil {
 		return fmt.Errorf("store: create nonce: %w", err)
