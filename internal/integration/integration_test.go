@@ -96,8 +96,13 @@ func TestCLIBadFlag(t *testing.T) {
 }
 
 // enrolled returns a wallet (software keystore: the simulator is the
-// story's) enrolled with a fresh subject.
+// story's) enrolled with a fresh subject born 2001-02-03.
 func enrolled(t *testing.T) (*wallet.Wallet, []byte, *trust.Document) {
+	return enrolledWith(t, map[string]any{"birthdate": "2001-02-03", "nationality": "DE"})
+}
+
+// enrolledWith enrolls a fresh subject whose source credential carries claims.
+func enrolledWith(t *testing.T, claims map[string]any) (*wallet.Wallet, []byte, *trust.Document) {
 	t.Helper()
 	ctx := context.Background()
 	c := client()
@@ -108,7 +113,9 @@ func enrolled(t *testing.T) (*wallet.Wallet, []byte, *trust.Document) {
 	pin := []byte("4711")
 	w, err := wallet.Create(keystore.NewSoftware(), pin)
 	require.NoError(t, err)
-	src := sourceCredential(t, fmt.Sprintf("sub-%d", rand.Int64()))
+	now := time.Now()
+	src, err := coreid.SignJWTVC(env.srv.SampleSource, server.SampleSourceID, fmt.Sprintf("sub-%d", rand.Int64()), []string{"PersonIdentificationData"}, claims, now, now.Add(time.Hour))
+	require.NoError(t, err)
 	comm, err := w.Commitment(pin)
 	require.NoError(t, err)
 	e, err := c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())})
@@ -248,22 +255,8 @@ func TestBadInput(t *testing.T) {
 func TestAbsentAttributeProvesNothing(t *testing.T) {
 	ctx := context.Background()
 	c := client()
-	gov, err := c.Governance(ctx)
-	require.NoError(t, err)
-	fw, err := c.Framework(ctx, gov)
-	require.NoError(t, err)
-	pin := []byte("4711")
-	w, err := wallet.Create(keystore.NewSoftware(), pin)
-	require.NoError(t, err)
 	now := time.Now()
-	src, err := coreid.SignJWTVC(env.srv.SampleSource, server.SampleSourceID, fmt.Sprintf("sub-%d", rand.Int64()), []string{"PersonIdentificationData"},
-		map[string]any{"nationality": "FR"}, now, now.Add(time.Hour))
-	require.NoError(t, err)
-	comm, err := w.Commitment(pin)
-	require.NoError(t, err)
-	e, err := c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(zk.Int64(0))})
-	require.NoError(t, err)
-	require.NoError(t, w.Accept(pin, fw, e))
+	w, pin, fw := enrolledWith(t, map[string]any{"nationality": "FR"})
 	snap, err := c.Revocations(ctx)
 	require.NoError(t, err)
 	key, err := wallet.NewPersonaKey()
