@@ -77,15 +77,14 @@ func New(ctx context.Context, cfg Config, store Storage) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.revoked = zk.NewIndexedTree(RevocationDepth)
-	for _, b := range entries {
-		var e fr.Element
-		if err := e.SetBytesCanonical(b); err != nil {
+	values := make([]fr.Element, len(entries))
+	for i, b := range entries {
+		if err := values[i].SetBytesCanonical(b); err != nil {
 			return nil, fmt.Errorf("coreid: stored revocation entry: %w", err)
 		}
-		if err := p.revoked.Insert(e); err != nil {
-			return nil, fmt.Errorf("coreid: stored revocation entry: %w", err)
-		}
+	}
+	if p.revoked, err = zk.IndexedTreeFrom(RevocationDepth, values); err != nil {
+		return nil, fmt.Errorf("coreid: stored revocation entries: %w", err)
 	}
 	return p, nil
 }

@@ -179,11 +179,9 @@ func (w *Wallet) Statement(pin []byte, fw *trust.Document, revoked []fr.Element,
 	if !ok {
 		return nil, nil, errors.New("persona: the credential's provider is no longer in the registry")
 	}
-	tree := zk.NewIndexedTree(coreid.RevocationDepth)
-	for _, e := range revoked {
-		if err := tree.Insert(e); err != nil {
-			return nil, nil, fmt.Errorf("persona: revocation snapshot: %w", err)
-		}
+	tree, err := zk.IndexedTreeFrom(coreid.RevocationDepth, revoked)
+	if err != nil {
+		return nil, nil, fmt.Errorf("persona: revocation snapshot: %w", err)
 	}
 	if tree.Root() != revRoot {
 		return nil, nil, errors.New("persona: the revocation snapshot does not match its root")

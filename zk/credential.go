@@ -1,6 +1,7 @@
 package zk
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -105,8 +106,14 @@ func (k *PrivateKey) Sign(m fr.Element) ([]byte, error) {
 // on the curve and in the prime-order subgroup.
 func ParsePublicKey(b []byte) (*PublicKey, error) {
 	var pk PublicKey
+	if len(b) != 32 {
+		return nil, fmt.Errorf("zk: parse public key: %w", ErrRange)
+	}
 	if _, err := pk.SetBytes(b); err != nil {
 		return nil, fmt.Errorf("zk: parse public key: %w", err)
+	}
+	if !bytes.Equal(pk.Bytes(), b) { // one key, one spelling
+		return nil, fmt.Errorf("zk: parse public key: non-canonical encoding: %w", ErrRange)
 	}
 	if !pk.A.IsOnCurve() || !inSubgroup(&pk.A) {
 		return nil, fmt.Errorf("zk: parse public key: %w", ErrRange)

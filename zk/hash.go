@@ -94,7 +94,7 @@ func Hex(e fr.Element) string {
 func ParseHex(s string) (fr.Element, error) {
 	var e fr.Element
 	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != fr.Bytes {
+	if err != nil || len(b) != fr.Bytes || hex.EncodeToString(b) != s { // lower case only: one spelling
 		return e, ErrRange
 	}
 	if err := e.SetBytesCanonical(b); err != nil {

@@ -1,7 +1,9 @@
 package zk
 
 import (
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
@@ -108,6 +110,58 @@ func (w NonMembership) Verify(root, x fr.Element) bool {
 		return false
 	}
 	return w.LowNext.IsZero() || x.Cmp(&w.LowNext) < 0
+}
+
+// IndexedTreeFrom builds, in one pass, the tree that inserting values in
+// order into NewIndexedTree(depth) would build: sorting once instead of
+// shifting a sorted slice per insert, and hashing each level in parallel.
+// A wallet rebuilds the revocation tree from a snapshot this way.
+func IndexedTreeFrom(depth int, values []fr.Element) (*IndexedTree, error) {
+	n := len(values)
+	if depth < 62 && uint64(n) >= 1<<uint(depth) {
+		return nil, ErrTreeFull
+	}
+	t := &IndexedTree{tree: NewTree(depth), index: make(map[fr.Element]int, n+1)}
+	t.values = append([]fr.Element{{}}, values...)
+	for i, v := range t.values {
+		if _, dup := t.index[v]; dup {
+			if v.IsZero() {
+				return nil, ErrRange
+			}
+			return nil, ErrDuplicate
+		}
+		t.index[v] = i
+	}
+	t.sorted = slices.Clone(t.values)
+	slices.SortFunc(t.sorted, func(a, b fr.Element) int { return a.Cmp(&b) })
+	t.next = make([]fr.Element, n+1)
+	for k := 0; k+1 < len(t.sorted); k++ {
+		t.next[t.index[t.sorted[k]]] = t.sorted[k+1]
+	}
+	tr := t.tree
+	tr.levels[0] = make([]fr.Element, n+1)
+	parallel(n+1, func(i int) { tr.levels[0][i] = RevLeaf(t.values[i], t.next[i]) })
+	for k := 1; k <= depth; k++ {
+		tr.levels[k] = make([]fr.Element, (len(tr.levels[k-1])+1)/2)
+		parallel(len(tr.levels[k]), func(i int) {
+			tr.levels[k][i] = Compress(tr.node(k-1, uint64(2*i)), tr.node(k-1, uint64(2*i+1)))
+		})
+	}
+	return t, nil
+}
+
+// parallel runs f(0..n) across the available cores.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/256))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Values returns the set's values in insertion order: the snapshot from

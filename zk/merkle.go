@@ -122,7 +122,7 @@ func (t *Tree) Path(i uint64) Path {
 // repeating its last value, so no empty (zero) leaf can stand in for an
 // attribute that is not in the set.
 func SetTree(depth int, values []fr.Element) (*Tree, error) {
-	if len(values) == 0 {
+	if len(values) == 0 || len(values) > 1<<uint(depth) {
 		return nil, ErrRange
 	}
 	t := NewTree(depth)

@@ -161,10 +161,10 @@ func Check(pub *Public, priv *Private) error {
 		return fail("the core credential's signature does not verify")
 	}
 	leaf := zk.ProviderLeaf(priv.ProviderKey, priv.MaxGrade, priv.ValidUntil)
-	if priv.Registry.Root(leaf) != pub.RegistryRoot || len(priv.Registry.Siblings) != RegistryDepth {
+	if priv.Registry.Root(leaf) != pub.RegistryRoot || len(priv.Registry.Siblings) != RegistryDepth || priv.Registry.Index>>RegistryDepth != 0 {
 		return fail("the provider key is not in the registry")
 	}
-	if c.Grade > priv.MaxGrade || c.Grade < pub.MinGrade {
+	if priv.MaxGrade >= 1<<GradeBits || c.Grade > priv.MaxGrade || c.Grade < pub.MinGrade {
 		return fail("the grade is outside [minimum, provider's maximum]")
 	}
 	if c.Expiry < pub.Now || c.Expiry >= 1<<TimeBits {
@@ -174,7 +174,7 @@ func Check(pub *Public, priv *Private) error {
 		return fail("the provider key is no longer valid")
 	}
 	x := zk.RevocationEntry(priv.ProviderKey, c.RevNonce)
-	if len(priv.Revocation.Path.Siblings) != RevocationDepth || !priv.Revocation.Verify(pub.RevocationRoot, x) {
+	if len(priv.Revocation.Path.Siblings) != RevocationDepth || priv.Revocation.Path.Index>>RevocationDepth != 0 || !priv.Revocation.Verify(pub.RevocationRoot, x) {
 		return fail("the core credential is revoked (or the revocation witness is stale)")
 	}
 	if zk.Pseudonym(priv.Secret, pub.Scope) != pub.Pseudonym {
@@ -200,6 +200,11 @@ func Check(pub *Public, priv *Private) error {
 // Assign returns the full witness assignment. Call Check first for a clear
 // error; Assign itself only fails on malformed input.
 func Assign(pub *Public, priv *Private) (*Circuit, error) {
+	for i, q := range pub.Predicates {
+		if q.Slot < 0 || q.Slot > NumAttrs {
+			return nil, fmt.Errorf("%w: predicate %d: slot out of range", ErrShape, i)
+		}
+	}
 	w := PublicAssignment(pub)
 	c := &priv.Credential
 	w.Secret = priv.Secret
