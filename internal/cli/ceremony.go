@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/consensys/gnark/constraint"
 	"github.com/spf13/cobra"
 
 	"github.com/mustard-id/mustard/circuits/persona"
@@ -70,18 +71,24 @@ block hash, a lottery draw).`,
 			return nil
 		},
 	}
+	// sealed opens the ceremony, compiles the circuit and reads the beacon:
+	// what seal, verify and export all need.
+	sealed := func() (*zk.Ceremony, constraint.ConstraintSystem, []byte, error) {
+		b, err := beaconBytes()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c, err := compile()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ccs, err := zk.Compile(&persona.Circuit{})
+		return c, ccs, b, err
+	}
 	seal := &cobra.Command{
 		Use: "seal", Short: "Verify phase 1, seal it with the beacon and start phase 2", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := beaconBytes()
-			if err != nil {
-				return err
-			}
-			c, err := compile()
-			if err != nil {
-				return err
-			}
-			ccs, err := zk.Compile(&persona.Circuit{})
+			c, ccs, b, err := sealed()
 			if err != nil {
 				return err
 			}
@@ -93,15 +100,7 @@ block hash, a lottery draw).`,
 		},
 	}
 	verifyRun := func(cmd *cobra.Command, install bool) error {
-		b, err := beaconBytes()
-		if err != nil {
-			return err
-		}
-		c, err := compile()
-		if err != nil {
-			return err
-		}
-		ccs, err := zk.Compile(&persona.Circuit{})
+		c, ccs, b, err := sealed()
 		if err != nil {
 			return err
 		}
