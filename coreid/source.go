@@ -22,7 +22,7 @@ const MaxSourceSize = 32 << 10
 // Source is a verified source credential, normalized.
 type Source struct {
 	Issuer  *trust.Source
-	Subject string            // the source's subject identifier: used only for the uniqueness tag
+	Subject string            // the person's identifier at the source (SubjectClaim, or "sub"): used only for the uniqueness tag
 	Attrs   map[string]string // schema attribute name -> textual value
 	Grade   uint64
 }
@@ -99,6 +99,13 @@ func VerifyJWTVC(ctx context.Context, fw *trust.Document, raw string, now time.T
 		return nil, ErrUnknownIssuer
 	}
 	out := &Source{Issuer: src, Subject: tok.Subject(), Attrs: map[string]string{}, Grade: grade}
+	if src.SubjectClaim != "" {
+		id, _ := subj[src.SubjectClaim].(string)
+		if id == "" {
+			return nil, fmt.Errorf("%w: the person identifier claim is missing", ErrSource)
+		}
+		out.Subject = id
+	}
 	for claim, attr := range src.Claims {
 		v, ok := subj[claim]
 		if !ok {

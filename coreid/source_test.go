@@ -136,3 +136,23 @@ func TestVerifyJWTVCIgnoresSymmetricKeys(t *testing.T) {
 	_, err = VerifyJWTVC(context.Background(), fw, confused, now)
 	require.ErrorIs(t, err, ErrSignature)
 }
+
+// With a subject claim declared, the uniqueness subject is the person's
+// identifier at the source, whatever "sub" the holder chose.
+func TestVerifyJWTVCSubjectClaim(t *testing.T) {
+	key, jwks := sourceKey(t)
+	fw := framework(t, jwks)
+	fw.Sources[0].SubjectClaim = "personal_number"
+	now := time.Now()
+	for _, sub := range []string{"did:key:holder-one", "did:key:holder-two"} {
+		raw, err := SignJWTVC(key, "https://gov.example", sub, []string{"PID"}, map[string]any{"personal_number": "NL-123"}, now, now.Add(time.Hour))
+		require.NoError(t, err)
+		src, err := VerifyJWTVC(context.Background(), fw, raw, now)
+		require.NoError(t, err)
+		require.Equal(t, "NL-123", src.Subject)
+	}
+	raw, err := SignJWTVC(key, "https://gov.example", "did:key:x", []string{"PID"}, map[string]any{"birthdate": "1990-04-12"}, now, now.Add(time.Hour))
+	require.NoError(t, err)
+	_, err = VerifyJWTVC(context.Background(), fw, raw, now)
+	require.ErrorIs(t, err, ErrSource)
+}

@@ -91,9 +91,11 @@ func Story(ctx context.Context, out io.Writer, base string, srv *server.Server) 
 
 	say("A sample government issuer, accredited at grade \"high\" in the trust framework, issues a JWT-VC.")
 	now := time.Now()
-	src, err := coreid.SignJWTVC(srv.SampleSource, server.SampleSourceID, fmt.Sprintf("NL-BSN-%09d", rand.IntN(1e9)), []string{"PersonIdentificationData"},
-		map[string]any{"birthdate": "1990-04-12", "nationality": "NL", "given_name": "Sanne", "family_name": "de Vries", "resident_country": "NL"},
-		now, now.AddDate(5, 0, 0))
+	person := map[string]any{"personal_number": fmt.Sprintf("NL-BSN-%09d", rand.IntN(1e9)), "birthdate": "1990-04-12", "nationality": "NL", "given_name": "Sanne", "family_name": "de Vries", "resident_country": "NL"}
+	sourceFor := func(holder string) (string, error) {
+		return coreid.SignJWTVC(srv.SampleSource, server.SampleSourceID, holder, []string{"PersonIdentificationData"}, person, now, now.AddDate(5, 0, 0))
+	}
+	src, err := sourceFor("did:example:wallet-1")
 	if err != nil {
 		return err
 	}
@@ -127,10 +129,14 @@ func Story(ctx context.Context, out io.Writer, base string, srv *server.Server) 
 	}
 	ok("core credential received: EdDSA on BN254's twisted Edwards curve over a Poseidon2 hash, grade %s, expires %s",
 		zk.GradeName(enr.Credential.Grade), time.Unix(enr.Credential.Expiry, 0).UTC().Format(time.DateOnly))
-	if _, err := c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())}); !isProblem(err, coreid.ErrDuplicate.Type()) {
+	again, err := sourceFor("did:example:wallet-2") // the same person, another holder identifier
+	if err != nil {
+		return err
+	}
+	if _, err := c.Enroll(ctx, coreid.EnrollBody{Source: again, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())}); !isProblem(err, coreid.ErrDuplicate.Type()) {
 		return fmt.Errorf("a second enrollment of the same person was not refused: %v", err)
 	}
-	ok("enrolling the same person again is refused: one core identity per person")
+	ok("enrolling the same person again, under another holder identifier, is refused: one core identity per person")
 
 	say("The wallet derives a persona for shop.example, proving in zero knowledge: signed by a registry key, not revoked, pseudonym = H(s, scope), age >= 18.")
 	shop, err := derive(ctx, c, srv, w, pin, fw, "shop.example", []string{"age>=18"}, out)

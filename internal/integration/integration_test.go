@@ -114,7 +114,8 @@ func enrolledWith(t *testing.T, claims map[string]any) (*wallet.Wallet, []byte, 
 	w, err := wallet.Create(keystore.NewSoftware(), pin)
 	require.NoError(t, err)
 	now := time.Now()
-	src, err := coreid.SignJWTVC(env.srv.SampleSource, server.SampleSourceID, fmt.Sprintf("sub-%d", rand.Int64()), []string{"PersonIdentificationData"}, claims, now, now.Add(time.Hour))
+	claims["personal_number"] = fmt.Sprintf("pn-%d", rand.Int64())
+	src, err := coreid.SignJWTVC(env.srv.SampleSource, server.SampleSourceID, "did:example:holder", []string{"PersonIdentificationData"}, claims, now, now.Add(time.Hour))
 	require.NoError(t, err)
 	comm, err := w.Commitment(pin)
 	require.NoError(t, err)
@@ -126,8 +127,8 @@ func enrolledWith(t *testing.T, claims map[string]any) (*wallet.Wallet, []byte, 
 
 func sourceCredential(t *testing.T, sub string) string {
 	now := time.Now()
-	src, err := coreid.SignJWTVC(env.srv.SampleSource, server.SampleSourceID, sub, []string{"PersonIdentificationData"},
-		map[string]any{"birthdate": "2001-02-03", "nationality": "DE"}, now, now.Add(time.Hour))
+	src, err := coreid.SignJWTVC(env.srv.SampleSource, server.SampleSourceID, "did:example:holder", []string{"PersonIdentificationData"},
+		map[string]any{"personal_number": sub, "birthdate": "2001-02-03", "nationality": "DE"}, now, now.Add(time.Hour))
 	require.NoError(t, err)
 	return src
 }

@@ -368,7 +368,7 @@ func (s *Server) loadFramework(opts Options, gov jwk.Key, prov *zk.PrivateKey, i
 		IssuedAt: now.Unix(),
 		Sources: []trust.Source{{
 			ID: SampleSourceID, Name: "Sample Government (development only)", Kind: "jwt-vc", Grade: "high",
-			Types: []string{"PersonIdentificationData"}, JWKS: srcJWKS,
+			Types: []string{"PersonIdentificationData"}, JWKS: srcJWKS, SubjectClaim: "personal_number",
 			Claims: map[string]string{"birthdate": "birth_date", "nationality": "nationality", "family_name": "family_name", "given_name": "given_name", "resident_country": "residence_country"},
 		}},
 		Providers: []trust.Provider{{ID: "urn:mustard:provider:local", Key: hexKey(prov), MaxGrade: "high", ValidUntil: now.AddDate(2, 0, 0).Unix()}},

@@ -47,6 +47,13 @@ type Source struct {
 	JWKS   json.RawMessage   `json:"jwks"`  // the issuer's public keys
 	Claims map[string]string `json:"claims"`
 	// Claims maps credentialSubject claim names to schema attribute names.
+
+	// SubjectClaim names the credentialSubject claim that identifies the
+	// person stably at this source (a national identifier, an account
+	// number), from which the one-identity-per-person tag is derived. Empty
+	// means the credential's "sub", which is only right where the source,
+	// not the holder, chooses it.
+	SubjectClaim string `json:"subject_claim,omitempty"`
 }
 
 // Provider is an accredited core-identity provider key.
