@@ -45,7 +45,9 @@ func TestServeCommand(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, []string{"serve", "--data", env.dir, "--addr", "127.0.0.1:0"}, &stdout, &stderr) }()
+	go func() {
+		done <- cli.Main(ctx, []string{"serve", "--data", env.dir, "--addr", "127.0.0.1:0"}, &stdout, &stderr)
+	}()
 
 	addr := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
 	var base string
