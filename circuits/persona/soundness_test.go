@@ -769,9 +769,9 @@ func TestAcceptedEdges(t *testing.T) {
 // constrains bit by bit. Each must be accepted by both or refused by both.
 func TestCheckAgreesWithCircuit(t *testing.T) {
 	cases := []struct {
-		name  string
-		edit  func(t *testing.T, f *fixture)
-		issue string // non-empty: a known disagreement (docs/circuits.md)
+		name   string
+		edit   func(t *testing.T, f *fixture)
+		guards string // the fixed mismatch this case guards against (docs/circuits.md), if any
 	}{
 		{"registry index aliased above 2^16", func(t *testing.T, f *fixture) {
 			// zk.Path.Root reads only the low RegistryDepth bits of Index;
@@ -809,9 +809,9 @@ func TestCheckAgreesWithCircuit(t *testing.T) {
 // it cannot encode (Check refuses all of them first).
 func TestAssignMalformed(t *testing.T) {
 	cases := []struct {
-		name  string
-		edit  func(t *testing.T, f *fixture)
-		issue string
+		name   string
+		edit   func(t *testing.T, f *fixture)
+		guards string // the fixed mismatch this case guards against (docs/circuits.md), if any
 	}{
 		{"short signature", func(t *testing.T, f *fixture) { f.priv.Signature = f.priv.Signature[:63] }, ""},
 		{"no provider key", func(t *testing.T, f *fixture) { f.priv.ProviderKey = nil }, ""},
