@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
@@ -169,7 +168,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if err != nil {
 		return nil, err
 	}
-	visible, disclosable := Claims(st, now)
+	visible, disclosable := Claims(st)
 	visible["persona_proof_vk"] = st.VK
 	cred, err := sdjwt.Issue(sdjwt.IssueRequest{
 		Issuer:      i.cfg.ID,
@@ -191,7 +190,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 // Claims turns a verified statement into persona credential claims: the
 // always-visible ones (scope, pseudonym, grade, predicates) and the ones the
 // holder may choose to show (age_over_NN, disclosed attributes).
-func Claims(st *persona.Statement, now time.Time) (visible, disclosable map[string]any) {
+func Claims(st *persona.Statement) (visible, disclosable map[string]any) {
 	pub := &st.Public
 	visible = map[string]any{
 		"scope":     st.Scope,
@@ -201,18 +200,18 @@ func Claims(st *persona.Statement, now time.Time) (visible, disclosable map[stri
 	disclosable = map[string]any{}
 	var preds []map[string]any
 	birth, _ := zk.AttrByName("birth_date")
-	today := zk.Days(time.Unix(pub.Now, 0))
 	for _, q := range pub.Predicates {
 		if q.Op == persona.OpNone {
 			continue
 		}
-		name := attrName(q.Slot)
+		name := persona.AttrName(q.Slot)
 		preds = append(preds, map[string]any{"attr": name, "op": q.Op.String(), "value": describe(q.Slot, q.Value)})
 		if q.Slot == persona.SlotOf(birth.Index) && q.Op == persona.OpLe {
-			if cutoff, ok := int64Of(q.Value); ok {
-				// birth_date <= cutoff proves age >= the whole years from cutoff to today.
+			if cutoff, ok := zk.Int64Of(q.Value); ok {
+				// birth_date <= cutoff proves age >= N whenever the cutoff is
+				// on or before the date N years before the proof's time.
 				for _, age := range []int{13, 16, 18, 21, 65} {
-					if cutoff <= zk.Days(time.Unix(pub.Now, 0).UTC().AddDate(-age, 0, 0)) && today >= cutoff {
+					if cutoff <= zk.Days(time.Unix(pub.Now, 0).UTC().AddDate(-age, 0, 0)) {
 						disclosable[fmt.Sprintf("age_over_%d", age)] = true
 					}
 				}
@@ -226,18 +225,9 @@ func Claims(st *persona.Statement, now time.Time) (visible, disclosable map[stri
 		if d.Slot == persona.NoAttr {
 			continue
 		}
-		disclosable[attrName(d.Slot)] = describe(d.Slot, d.Value)
+		disclosable[persona.AttrName(d.Slot)] = describe(d.Slot, d.Value)
 	}
 	return visible, disclosable
-}
-
-func attrName(slot int) string {
-	for _, a := range zk.Schema {
-		if persona.SlotOf(a.Index) == slot {
-			return a.Name
-		}
-	}
-	return fmt.Sprintf("attr%d", slot-1)
 }
 
 // describe renders an attribute value for a credential: dates as
@@ -247,7 +237,7 @@ func describe(slot int, v fr.Element) any {
 		if persona.SlotOf(a.Index) != slot {
 			continue
 		}
-		n, ok := int64Of(v)
+		n, ok := zk.Int64Of(v)
 		switch {
 		case a.Kind == zk.KindDate && ok:
 			return time.Unix(n*86400, 0).UTC().Format(time.DateOnly)
@@ -256,14 +246,4 @@ func describe(slot int, v fr.Element) any {
 		}
 	}
 	return zk.Hex(v)
-}
-
-func int64Of(e fr.Element) (int64, bool) {
-	var b big.Int
-	e.BigInt(&b)
-	if b.IsInt64() {
-		return b.Int64(), true
-	}
-	b.Sub(&b, fr.Modulus())
-	return b.Int64(), b.IsInt64()
 }

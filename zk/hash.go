@@ -65,6 +65,18 @@ func Int64(x int64) fr.Element {
 	return e
 }
 
+// Int64Of reads a field element as a signed 64-bit integer (Int64's
+// inverse: negative values as p - |x|), reporting whether it is in range.
+func Int64Of(e fr.Element) (int64, bool) {
+	var b big.Int
+	e.BigInt(&b)
+	if b.IsInt64() {
+		return b.Int64(), true
+	}
+	b.Sub(&b, fr.Modulus())
+	return b.Int64(), b.IsInt64()
+}
+
 // split256 splits a 32-byte big-endian value into two 128-bit halves.
 func split256(b []byte) (hi, lo fr.Element) {
 	var buf [32]byte

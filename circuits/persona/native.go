@@ -3,7 +3,6 @@ package persona
 import (
 	"errors"
 	"fmt"
-	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	tedwards "github.com/consensys/gnark-crypto/ecc/twistededwards"
@@ -104,8 +103,8 @@ func (q Predicate) Holds(a fr.Element) bool {
 	case OpNe:
 		return a != q.Value
 	case OpLe, OpGe:
-		x, ok1 := signed64(a)
-		v, ok2 := signed64(q.Value)
+		x, ok1 := zk.Int64Of(a)
+		v, ok2 := zk.Int64Of(q.Value)
 		if !ok1 || !ok2 {
 			return false
 		}
@@ -121,21 +120,6 @@ func (q Predicate) Holds(a fr.Element) bool {
 		}
 	}
 	return false
-}
-
-// signed64 reads a field element as a signed 64-bit integer (negative
-// values as p - |x|), reporting whether it is in range.
-func signed64(e fr.Element) (int64, bool) {
-	var b big.Int
-	e.BigInt(&b)
-	if b.IsInt64() {
-		return b.Int64(), true
-	}
-	b.Sub(&b, fr.Modulus())
-	if b.IsInt64() {
-		return b.Int64(), true
-	}
-	return 0, false
 }
 
 func attr(c *zk.CoreCredential, slot int) fr.Element {

@@ -98,7 +98,7 @@ func Encode(vk, scope, nonce string, pub *Public, proof []byte) ProofJSON {
 		if q.Op == OpNone {
 			continue
 		}
-		p := PredicateJSON{Attr: attrName(q.Slot), Op: q.Op.String(), Value: zk.Hex(q.Value)}
+		p := PredicateJSON{Attr: AttrName(q.Slot), Op: q.Op.String(), Value: zk.Hex(q.Value)}
 		for _, s := range q.Set {
 			p.Set = append(p.Set, zk.Hex(s))
 		}
@@ -108,12 +108,14 @@ func Encode(vk, scope, nonce string, pub *Public, proof []byte) ProofJSON {
 		if d.Slot == NoAttr {
 			continue
 		}
-		j.Public.Disclosures = append(j.Public.Disclosures, DisclosureJSON{Attr: attrName(d.Slot), Value: zk.Hex(d.Value)})
+		j.Public.Disclosures = append(j.Public.Disclosures, DisclosureJSON{Attr: AttrName(d.Slot), Value: zk.Hex(d.Value)})
 	}
 	return j
 }
 
-func attrName(slot int) string {
+// AttrName returns the schema name of the attribute in slot ("attrN" for
+// a slot the schema does not name).
+func AttrName(slot int) string {
 	for _, a := range zk.Schema {
 		if SlotOf(a.Index) == slot {
 			return a.Name
