@@ -156,7 +156,11 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	}, s.Store); err != nil {
 		return err
 	}
-	if s.Verifier, err = verifier.New(verifier.Config{Issuers: frameworkIssuers(s.Framework), Now: opts.Now}); err != nil {
+	issuers, err := frameworkIssuers(s.Framework)
+	if err != nil {
+		return err
+	}
+	if s.Verifier, err = verifier.New(verifier.Config{Issuers: issuers, Now: opts.Now}); err != nil {
 		return err
 	}
 	s.handler = s.routes()
@@ -164,19 +168,24 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 }
 
 // frameworkIssuers resolves persona-credential issuers' keys from the
-// trust framework: only accredited issuers verify.
-func frameworkIssuers(fw *trust.Document) sdjwt.KeyResolver {
-	return func(ctx context.Context, q sdjwt.KeyQuery) (jwk.Key, error) {
-		iss, err := fw.Issuer(q.Issuer)
-		if err != nil {
-			return nil, err
-		}
+// trust framework (only accredited issuers verify), with every key set
+// parsed once here rather than on each verification.
+func frameworkIssuers(fw *trust.Document) (sdjwt.KeyResolver, error) {
+	byIssuer := make(map[string]sdjwt.KeyResolver, len(fw.Issuers))
+	for _, iss := range fw.Issuers {
 		set, err := trust.KeySet(iss.JWKS)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("server: issuer %s: %w", iss.ID, err)
 		}
-		return sdjwt.StaticKeys(iss.ID, set)(ctx, q)
+		byIssuer[iss.ID] = sdjwt.StaticKeys(iss.ID, set)
 	}
+	return func(ctx context.Context, q sdjwt.KeyQuery) (jwk.Key, error) {
+		r, ok := byIssuer[q.Issuer]
+		if !ok {
+			return nil, trust.ErrUnknown
+		}
+		return r(ctx, q)
+	}, nil
 }
 
 // Close closes the store.
