@@ -49,6 +49,8 @@ type Provider struct {
 	entry   *trust.Provider
 	mu      sync.RWMutex
 	revoked *zk.IndexedTree
+	// sourceKeys holds each accredited source's keys, parsed once.
+	sourceKeys sourceKeys
 }
 
 // New validates cfg and loads the revocation tree from store.
@@ -72,6 +74,9 @@ func New(ctx context.Context, cfg Config, store Storage) (*Provider, error) {
 	var err error
 	if p.entry, err = cfg.Framework.Provider(p.keyHex); err != nil {
 		return nil, fmt.Errorf("coreid: provider key is not accredited: %w", err)
+	}
+	if p.sourceKeys, err = parsedSourceKeys(cfg.Framework); err != nil {
+		return nil, err
 	}
 	entries, err := store.Revocations(ctx)
 	if err != nil {
@@ -112,7 +117,7 @@ type Enrollment struct {
 // person and signs the core credential.
 func (p *Provider) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, error) {
 	now := p.cfg.Now()
-	src, err := VerifyJWTVC(ctx, p.cfg.Framework, req.Source, now)
+	src, err := verifyJWTVC(ctx, p.cfg.Framework, p.sourceKeys, req.Source, now)
 	if err != nil {
 		return nil, err
 	}

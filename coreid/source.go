@@ -35,6 +35,33 @@ var allowedAlgs = []jwa.SignatureAlgorithm{jwa.ES256, jwa.ES384, jwa.EdDSA, jwa.
 // against the trust framework: accredited issuer, signature under one of
 // its keys, validity period, accepted type, and the claims it maps.
 func VerifyJWTVC(ctx context.Context, fw *trust.Document, raw string, now time.Time) (*Source, error) {
+	return verifyJWTVC(ctx, fw, func(src *trust.Source) (jwk.Set, error) { return verificationKeys(src.JWKS) }, raw, now)
+}
+
+// sourceKeys returns a source's verification keys.
+type sourceKeys func(*trust.Source) (jwk.Set, error)
+
+// parsedSourceKeys parses every source's keys once, for a provider that
+// verifies many credentials under one framework.
+func parsedSourceKeys(fw *trust.Document) (sourceKeys, error) {
+	sets := make(map[string]jwk.Set, len(fw.Sources))
+	for _, src := range fw.Sources {
+		set, err := verificationKeys(src.JWKS)
+		if err != nil {
+			return nil, fmt.Errorf("coreid: source %s: %w", src.ID, err)
+		}
+		sets[src.ID] = set
+	}
+	return func(src *trust.Source) (jwk.Set, error) {
+		set, ok := sets[src.ID]
+		if !ok {
+			return nil, trust.ErrUnknown
+		}
+		return set, nil
+	}, nil
+}
+
+func verifyJWTVC(ctx context.Context, fw *trust.Document, keysOf sourceKeys, raw string, now time.Time) (*Source, error) {
 	if len(raw) == 0 || len(raw) > MaxSourceSize {
 		return nil, ErrSource
 	}
@@ -54,7 +81,7 @@ func VerifyJWTVC(ctx context.Context, fw *trust.Document, raw string, now time.T
 	if err != nil || src.Kind != "jwt-vc" {
 		return nil, ErrUnknownIssuer
 	}
-	keys, err := verificationKeys(src.JWKS)
+	keys, err := keysOf(src)
 	if err != nil {
 		return nil, ErrUnknownIssuer
 	}
