@@ -230,7 +230,7 @@ func newRP(t testing.TB, o *op, sectorHost string, scopes []string, manifestClai
 		RedirectURIs: []string{r.srv.URL + "/callback"}, ClientName: "Shop " + sectorHost,
 		GrantTypes: []string{"authorization_code", "refresh_token"}, SectorIdentifier: sectorHost,
 		PostLogoutRedirectURIs: []string{r.srv.URL + "/bye"},
-		Manifest: &oidc.Manifest{Purpose: "Sell age-restricted goods.", Claims: manifestClaims, Retention: "30 days", Framework: "Mustard test framework"},
+		Manifest:               &oidc.Manifest{Purpose: "Sell age-restricted goods.", Claims: manifestClaims, Retention: "30 days", Framework: "Mustard test framework"},
 	})
 	if reg == nil {
 		t.Fatalf("register: %d %s", code, body)
@@ -430,4 +430,3 @@ func mustLoginURL(t testing.TB, page string, o *op) string {
 	}
 	return o.srv.URL + "/oauth2/login/" + m[1]
 }
-
