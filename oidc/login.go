@@ -450,7 +450,6 @@ func (p *Provider) serveDecision(w http.ResponseWriter, r *http.Request) {
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
-	ar.GrantAudience(ar.GetClient().GetID())
 	resp, err := p.f.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		p.logOAuthError(r, "authorize", err)

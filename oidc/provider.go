@@ -51,10 +51,11 @@ type Config struct {
 	// Framework names the trust framework, shown on the consent page.
 	Framework string
 	// LoginTTL bounds how long a person has to present and consent
-	// (default 10 minutes); AccessTokenTTL (1 h), IDTokenTTL (1 h) and
-	// RefreshTokenTTL (30 days) the tokens.
-	LoginTTL, AccessTokenTTL, IDTokenTTL, RefreshTokenTTL time.Duration
-	Now                                                   func() time.Time
+	// (default 10 minutes); CodeTTL an authorization code (1 minute);
+	// AccessTokenTTL (1 h), IDTokenTTL (1 h) and RefreshTokenTTL (30 days)
+	// the tokens.
+	LoginTTL, CodeTTL, AccessTokenTTL, IDTokenTTL, RefreshTokenTTL time.Duration
+	Now                                                            func() time.Time
 }
 
 // Provider is Mustard's OpenID Provider.
@@ -81,6 +82,7 @@ func New(cfg Config) (*Provider, error) {
 		}
 	}
 	def(&cfg.LoginTTL, 10*time.Minute)
+	def(&cfg.CodeTTL, time.Minute)
 	def(&cfg.AccessTokenTTL, time.Hour)
 	def(&cfg.IDTokenTTL, time.Hour)
 	def(&cfg.RefreshTokenTTL, 30*24*time.Hour)
@@ -108,6 +110,10 @@ func New(cfg Config) (*Provider, error) {
 			return cfg.AccessTokenTTL
 		case kindRefresh:
 			return cfg.RefreshTokenTTL
+		case kindCode, kindPKCE, kindOIDC:
+			// Kept past their expiry so that a late reuse is still
+			// recognized as reuse and revokes the grant.
+			return cfg.CodeTTL + cfg.AccessTokenTTL
 		}
 		return cfg.LoginTTL
 	}
@@ -116,7 +122,7 @@ func New(cfg Config) (*Provider, error) {
 		AccessTokenIssuer:              cfg.Issuer,
 		TokenURL:                       cfg.Issuer + "/oauth2/token",
 		GlobalSecret:                   cfg.Secret,
-		AuthorizeCodeLifespan:          cfg.LoginTTL,
+		AuthorizeCodeLifespan:          cfg.CodeTTL,
 		AccessTokenLifespan:            cfg.AccessTokenTTL,
 		IDTokenLifespan:                cfg.IDTokenTTL,
 		RefreshTokenLifespan:           cfg.RefreshTokenTTL,
