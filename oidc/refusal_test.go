@@ -59,7 +59,7 @@ func authorize(t *testing.T, o *op, r *rp, p *person, params url.Values) (*url.U
 		return nil, pkce, page
 	}
 	loginURL := resp.Request.URL.String()
-	link := strings.ReplaceAll(linkRE.FindString(page), "&amp;", "&")
+	link := deepLink(page)
 	if code, body := o.present(t, p, link); code != 200 {
 		t.Fatalf("presentation refused: %d %s", code, body)
 	}
