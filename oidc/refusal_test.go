@@ -318,7 +318,9 @@ func TestRegistration(t *testing.T) {
 		"manifest beyond registration": func(r *oidc.Registration) {
 			r.Manifest = &oidc.Manifest{Purpose: "p", Claims: []string{"age_over_18", "birthdate"}, Retention: "1 day", Framework: "f"}
 		},
-		"unknown claim":       func(r *oidc.Registration) { r.Manifest = &oidc.Manifest{Purpose: "p", Claims: []string{"ssn"}, Retention: "1", Framework: "f"} },
+		"unknown claim": func(r *oidc.Registration) {
+			r.Manifest = &oidc.Manifest{Purpose: "p", Claims: []string{"ssn"}, Retention: "1", Framework: "f"}
+		},
 		"no manifest":         func(r *oidc.Registration) { r.Manifest = nil },
 		"http redirect":       func(r *oidc.Registration) { r.RedirectURIs = []string{"http://rp.example/cb"} },
 		"fragment":            func(r *oidc.Registration) { r.RedirectURIs = []string{"https://rp.example/cb#x"} },
