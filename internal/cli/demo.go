@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -291,57 +289,12 @@ func portalLogin(ctx context.Context, base string, srv *server.Server, shop *der
 	if err != nil {
 		return nil, err
 	}
-	if err := answer(ctx, hc, link, shop.credential, shop.key); err != nil {
+	req, err := persona.FetchRequest(ctx, hc, link)
+	if err != nil {
+		return nil, err
+	}
+	if err := persona.AnswerRequest(ctx, hc, req, shop.credential, shop.key); err != nil {
 		return nil, err
 	}
 	return b.Consent(ctx, true)
-}
-
-// answer answers a presentation request (deep link or URL) with a persona
-// credential: fetch the request, present with its audience and nonce,
-// disclosing what it requires, and post to its response URI.
-func answer(ctx context.Context, hc *http.Client, link, credential string, key jwk.Key) error {
-	uri, err := verifier.RequestURIOf(link)
-	if err != nil {
-		return err
-	}
-	req, _ := http.NewRequestWithContext(ctx, "GET", uri, nil)
-	req.Header.Set("Accept", verifier.RequestMediaType)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, verifier.MaxRequest+1))
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the presentation request is gone (%s)", resp.Status)
-	}
-	pr, err := verifier.ParseRequest(body)
-	if err != nil {
-		return err
-	}
-	tok, err := sdjwt.Parse(credential)
-	if err != nil {
-		return err
-	}
-	vp, err := tok.Present(sdjwt.PresentRequest{Disclose: pr.RequiredClaims, Audience: pr.Audience, Nonce: pr.Nonce}, key)
-	if err != nil {
-		return err
-	}
-	b, _ := json.Marshal(verifier.ResponseJSON{Presentation: vp})
-	post, _ := http.NewRequestWithContext(ctx, "POST", pr.ResponseURI, bytes.NewReader(b))
-	post.Header.Set("Content-Type", "application/json")
-	resp, err = hc.Do(post)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return fmt.Errorf("the sign-in refused the presentation: %s %s", resp.Status, msg)
-	}
-	return nil
 }
