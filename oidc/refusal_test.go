@@ -33,7 +33,7 @@ func stopAt(host string) *browser {
 // its sign-in page, presents p's persona and allows. It returns the
 // redirect back to the RP (nil if the OP did not redirect) and the last
 // page.
-func authorize(t *testing.T, o *op, r *rp, p *person, params url.Values) (*url.URL, string, string) {
+func authorize(t testing.TB, o *op, r *rp, p *person, params url.Values) (*url.URL, string, string) {
 	t.Helper()
 	pkce := oauth2.GenerateVerifier()
 	q := url.Values{
