@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/oidc"
 )
 
@@ -38,6 +40,17 @@ func (s *Server) openOIDC(ctx context.Context, opts Options, pass []byte, sec *s
 	if err != nil {
 		return fmt.Errorf("server: oidc key: %w", err)
 	}
+	keys := []jwk.Key{key}
+	for _, r := range sec.OIDCRetired {
+		if opts.Now().Sub(time.Unix(r.RetiredAt, 0)) > retiredKeyLife {
+			continue
+		}
+		k, err := jwk.ParseKey(r.Key)
+		if err != nil {
+			return fmt.Errorf("server: retired oidc key: %w", err)
+		}
+		keys = append(keys, k)
+	}
 	tok, err := registrationToken(opts, sec.OIDCSecret)
 	if err != nil {
 		return err
@@ -45,7 +58,7 @@ func (s *Server) openOIDC(ctx context.Context, opts Options, pass []byte, sec *s
 	s.RegistrationToken = tok
 	s.OIDC, err = oidc.New(oidc.Config{
 		Issuer:             opts.PublicURL,
-		Keys:               []jwk.Key{key},
+		Keys:               keys,
 		Secret:             sec.OIDCSecret,
 		Verifier:           s.Verifier,
 		Backend:            s.Store,
@@ -54,6 +67,62 @@ func (s *Server) openOIDC(ctx context.Context, opts Options, pass []byte, sec *s
 		Now:                opts.Now,
 	})
 	return err
+}
+
+// retiredKeyLife is how long a retired ID token key stays published: the
+// ID token lifetime (one hour) and a margin for clocks and caches.
+const retiredKeyLife = 2 * time.Hour
+
+// RotateOIDCKey puts a new ID token signing key in service in the data
+// directory; the old one stays published for retiredKeyLife. Servers
+// pick the new key up when they (re)start.
+func RotateOIDCKey(ctx context.Context, opts Options) (kid string, err error) {
+	if opts.Progress == nil {
+		opts.Progress = func(string) {}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	st, err := sqlite.Open(filepath.Join(opts.DataDir, "mustard.db"))
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	s := &Server{Store: st}
+	pass, err := passphrase(opts)
+	if err != nil {
+		return "", err
+	}
+	sec, err := s.loadSecrets(ctx, pass, opts.Progress)
+	if err != nil {
+		return "", err
+	}
+	if sec.OIDC != nil {
+		kept := []retiredKey{{Key: sec.OIDC, RetiredAt: opts.Now().Unix()}}
+		for _, r := range sec.OIDCRetired {
+			if opts.Now().Sub(time.Unix(r.RetiredAt, 0)) <= retiredKeyLife {
+				kept = append(kept, r)
+			}
+		}
+		sec.OIDCRetired = kept
+	}
+	if sec.OIDC, err = newECKey(); err != nil {
+		return "", err
+	}
+	if len(sec.OIDCSecret) < 32 {
+		sec.OIDCSecret = make([]byte, 32)
+		if _, err := rand.Read(sec.OIDCSecret); err != nil {
+			return "", err
+		}
+	}
+	if err := s.sealSecrets(ctx, pass, sec); err != nil {
+		return "", err
+	}
+	k, err := jwk.ParseKey(sec.OIDC)
+	if err != nil {
+		return "", err
+	}
+	return k.KeyID(), nil
 }
 
 // registrationToken is the OIDC initial access token: the operator's, or

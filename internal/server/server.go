@@ -87,6 +87,14 @@ type secrets struct {
 	SampleSource json.RawMessage `json:"sample_source"`         // ES256 sample government issuer (JWK)
 	OIDC         json.RawMessage `json:"oidc,omitempty"`        // ES256 ID token key (JWK)
 	OIDCSecret   []byte          `json:"oidc_secret,omitempty"` // HMAC key of codes and tokens
+	OIDCRetired  []retiredKey    `json:"oidc_retired,omitempty"` // earlier ID token keys, still published
+}
+
+// retiredKey is a signing key taken out of service at a time; it stays
+// published until what it signed has expired.
+type retiredKey struct {
+	Key       json.RawMessage `json:"key"`
+	RetiredAt int64           `json:"retired_at"`
 }
 
 // Open opens (creating on first start) the data directory.
