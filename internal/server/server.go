@@ -80,13 +80,13 @@ type Server struct {
 
 // secrets is the sealed key bundle.
 type secrets struct {
-	Provider     []byte          `json:"provider"`              // EdDSA (BN254) core-credential key
-	TagKey       []byte          `json:"tag_key"`               // uniqueness-tag HMAC key
-	Issuer       json.RawMessage `json:"issuer"`                // ES256 persona-credential key (JWK)
-	Governance   json.RawMessage `json:"governance"`            // Ed25519 framework key (JWK)
-	SampleSource json.RawMessage `json:"sample_source"`         // ES256 sample government issuer (JWK)
-	OIDC         json.RawMessage `json:"oidc,omitempty"`        // ES256 ID token key (JWK)
-	OIDCSecret   []byte          `json:"oidc_secret,omitempty"` // HMAC key of codes and tokens
+	Provider     []byte          `json:"provider"`               // EdDSA (BN254) core-credential key
+	TagKey       []byte          `json:"tag_key"`                // uniqueness-tag HMAC key
+	Issuer       json.RawMessage `json:"issuer"`                 // ES256 persona-credential key (JWK)
+	Governance   json.RawMessage `json:"governance"`             // Ed25519 framework key (JWK)
+	SampleSource json.RawMessage `json:"sample_source"`          // ES256 sample government issuer (JWK)
+	OIDC         json.RawMessage `json:"oidc,omitempty"`         // ES256 ID token key (JWK)
+	OIDCSecret   []byte          `json:"oidc_secret,omitempty"`  // HMAC key of codes and tokens
 	OIDCRetired  []retiredKey    `json:"oidc_retired,omitempty"` // earlier ID token keys, still published
 }
 
