@@ -282,6 +282,14 @@ func TestRefreshRotationAndRevocation(t *testing.T) {
 	if active(t, o, shop, at) {
 		t.Fatal("revoked token is active")
 	}
+
+	// A client cannot introspect another client's token.
+	other := newRP(t, o, "other.example", []string{"openid"}, nil)
+	u, v, _ = authorize(t, o, shop, newPerson(t, 30), nil)
+	_, fourth := exchange(t, o, shop, u.Query().Get("code"), v)
+	if !active(t, o, shop, fourth["access_token"].(string)) || active(t, o, other, fourth["access_token"].(string)) {
+		t.Fatal("introspection: own token inactive, or another client's token active")
+	}
 	if _, err := shop.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: at})); err == nil {
 		t.Fatal("userinfo accepted a revoked token")
 	}
