@@ -12,7 +12,9 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +31,7 @@ import (
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/internal/tlog"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/issuer"
 	"github.com/mustard-id/mustard/oidc"
@@ -69,6 +72,9 @@ type Server struct {
 	Issuer     *issuer.Issuer
 	Verifier   *verifier.Verifier
 	OIDC       *oidc.Provider // nil without a PublicURL
+	Log        *tlog.Log
+	// LogKey is the verifier key of the log's checkpoints, which auditors pin.
+	LogKey string
 	// RegistrationToken is the OIDC initial access token in force.
 	RegistrationToken string
 	// SampleSource is the sample government issuer's private key
@@ -88,6 +94,9 @@ type secrets struct {
 	OIDC         json.RawMessage `json:"oidc,omitempty"`         // ES256 ID token key (JWK)
 	OIDCSecret   []byte          `json:"oidc_secret,omitempty"`  // HMAC key of codes and tokens
 	OIDCRetired  []retiredKey    `json:"oidc_retired,omitempty"` // earlier ID token keys, still published
+	LogKey       string          `json:"log_key,omitempty"`      // transparency log checkpoint signer (note key)
+	LogOrigin    string          `json:"log_origin,omitempty"`   // the log's name in its checkpoints
+	LogVKey      string          `json:"log_vkey,omitempty"`     // its verifier key (public)
 }
 
 // retiredKey is a signing key taken out of service at a time; it stays
@@ -146,6 +155,9 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	}
 	issuerID, err := DIDJWK(issKey)
 	if err != nil {
+		return err
+	}
+	if err := s.openLog(ctx, opts, pass, sec); err != nil {
 		return err
 	}
 	if err := s.loadFramework(opts, govKey, provKey, issKey, issuerID); err != nil {
@@ -420,6 +432,10 @@ func (s *Server) loadFramework(opts Options, gov jwk.Key, prov *zk.PrivateKey, i
 		return err
 	}
 	if err := os.WriteFile(path, signed, 0o644); err != nil {
+		return err
+	}
+	h := sha256.Sum256(signed)
+	if err := s.Store.AppendLog(context.Background(), tlog.NewEntry(tlog.KindFramework, now, map[string]string{"document": hex.EncodeToString(h[:])})); err != nil {
 		return err
 	}
 	s.Framework, s.Signed = doc, signed

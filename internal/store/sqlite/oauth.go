@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/mustard-id/mustard/internal/tlog"
 )
 
 // oauthSchema holds the OpenID Provider's state: authorization codes,
@@ -156,16 +158,20 @@ func (s *Store) DeleteOAuthRequest(ctx context.Context, kind, requestID string) 
 	return nil
 }
 
-// PutClient registers a client; an existing id is ErrDuplicate.
+// PutClient registers a client, and logs the registration (the client id
+// and a digest of its metadata) in the same transaction; an existing id is
+// ErrDuplicate.
 func (s *Store) PutClient(ctx context.Context, id string, data []byte, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO oauth_clients(id, data, created_at) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`, id, data, now.Unix())
-	if err != nil {
-		return fmt.Errorf("store: put client: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrDuplicate
-	}
-	return nil
+	return s.Logged(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients(id, data, created_at) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`, id, data, now.Unix())
+		if err != nil {
+			return fmt.Errorf("store: put client: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrDuplicate
+		}
+		return nil
+	}, tlog.NewEntry(tlog.KindClientRegistred, now, map[string]string{"client": digest([]byte(id)), "metadata": digest(data)}))
 }
 
 // Client returns a registered client's metadata, ErrNotFound if none.
