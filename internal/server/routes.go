@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
@@ -54,10 +56,27 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		problem.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	// readyz: the store answers and the log's head is readable; a load
+	// balancer sends traffic only then.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Store.DB().PingContext(ctx); err != nil {
+			problem.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+			return
+		}
+		if _, err := s.Log.Size(ctx); err != nil {
+			problem.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "log unavailable"})
+			return
+		}
+		problem.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.metrics = newMetrics(s)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.ErrNotFound)
 	})
-	return recoverer(mux)
+	return s.metrics.observe(recoverer(mux))
 }
 
 // recoverer turns a panic into a problem+json 500; the panic is logged,

@@ -82,6 +82,7 @@ type Server struct {
 	// credentials.
 	SampleSource jwk.Key
 	handler      http.Handler
+	metrics      *metrics
 }
 
 // secrets is the sealed key bundle.
