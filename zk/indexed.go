@@ -167,3 +167,12 @@ func parallel(n int, f func(i int)) {
 // Values returns the set's values in insertion order: the snapshot from
 // which a wallet rebuilds the identical tree by inserting them in turn.
 func (t *IndexedTree) Values() []fr.Element { return slices.Clone(t.values[1:]) }
+
+// ValuesFrom returns the values inserted after the first n, in insertion
+// order: an incremental update to a snapshot of n values.
+func (t *IndexedTree) ValuesFrom(n int) []fr.Element {
+	if n < 0 || n >= len(t.values)-1 {
+		return nil
+	}
+	return slices.Clone(t.values[1+n:])
+}

@@ -139,6 +139,8 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		TagKey:      sec.TagKey,
 		Now:         opts.Now,
 		IsDuplicate: func(err error) bool { return errors.Is(err, sqlite.ErrDuplicate) },
+		IsNotFound:  func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
+		AdminToken:  []byte(os.Getenv("MUSTARD_ADMIN_TOKEN")),
 	}, s.Store); err != nil {
 		return err
 	}
