@@ -107,4 +107,3 @@ func verifyIDToken(ctx context.Context, fw *trust.Document, keysOf sourceKeys, c
 	out.Nonce = nonce
 	return out, nil
 }
-

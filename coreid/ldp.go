@@ -39,7 +39,9 @@ const PIDContext = "https://w3id.org/mustard/pid/v1"
 // and Mustard's PID context) and refuses every other URL: nothing is
 // fetched from the network at run time, and a credential whose context is
 // unknown does not verify.
-type DocumentLoader struct{ docs map[string]*jsonld.RemoteDocument }
+type DocumentLoader struct {
+	docs map[string]*jsonld.RemoteDocument
+}
 
 // ErrUnknownContext is the loader's refusal.
 var ErrUnknownContext = errors.New("coreid: JSON-LD context is not one of the embedded contexts")
@@ -100,11 +102,24 @@ func verifyLDPVC(fw *trust.Document, keysOf sourceKeys, loader *DocumentLoader, 
 		return nil, ErrSource
 	}
 	var head struct {
-		Issuer json.RawMessage `json:"issuer"`
-		Proof  json.RawMessage `json:"proof"`
+		Context json.RawMessage `json:"@context"`
+		Issuer  json.RawMessage `json:"issuer"`
+		Proof   json.RawMessage `json:"proof"`
 	}
 	if err := json.Unmarshal([]byte(raw), &head); err != nil || len(head.Proof) == 0 {
 		return nil, ErrSource
+	}
+	// Every top-level context must be one of the embedded ones; inline
+	// context objects are refused too, so the vocabulary is the
+	// framework's, not the credential's.
+	var contexts []string
+	if err := json.Unmarshal(head.Context, &contexts); err != nil || len(contexts) == 0 {
+		return nil, fmt.Errorf("%w: @context must be a list of known context URLs", ErrSource)
+	}
+	for _, c := range contexts {
+		if _, ok := loader.docs[c]; !ok {
+			return nil, fmt.Errorf("%w: unknown JSON-LD context", ErrSource)
+		}
 	}
 	issuer := issuerID(head.Issuer)
 	src, err := fw.Source(issuer)
@@ -139,10 +154,13 @@ func verifyLDPVC(fw *trust.Document, keysOf sourceKeys, loader *DocumentLoader, 
 		if errors.Is(err, ErrUnknownIssuer) {
 			return nil, ErrUnknownIssuer
 		}
-		if strings.Contains(err.Error(), "check embedded proof") || strings.Contains(err.Error(), "check linked data proof") {
-			if errors.Is(err, ErrUnknownContext) || strings.Contains(err.Error(), ErrUnknownContext.Error()) {
-				return nil, fmt.Errorf("%w: unknown JSON-LD context", ErrSource)
-			}
+		msg := err.Error()
+		if strings.Contains(msg, "loading remote context failed") || strings.Contains(msg, ErrUnknownContext.Error()) {
+			// A context nested below the top level: json-gold asked the
+			// loader, which refused.
+			return nil, fmt.Errorf("%w: unknown JSON-LD context", ErrSource)
+		}
+		if strings.Contains(msg, "check embedded proof") || strings.Contains(msg, "check linked data proof") {
 			return nil, ErrSignature
 		}
 		return nil, ErrSource
