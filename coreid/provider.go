@@ -172,7 +172,11 @@ func (p *Provider) initRootKey() error {
 	if err := jwk.AssignKeyID(k); err != nil {
 		return err
 	}
-	if _, err := rootAlg(k); err != nil {
+	alg, err := rootAlg(k)
+	if err != nil {
+		return err
+	}
+	if err := k.Set(jwk.AlgorithmKey, alg); err != nil {
 		return err
 	}
 	pub, err := k.PublicKey()
