@@ -31,9 +31,9 @@ func newSorted() *btree.BTreeG[fr.Element] {
 type IndexedTree struct {
 	tree   *Tree
 	sorted *btree.BTreeG[fr.Element] // values in increasing order, sentinel 0 included
-	index  map[fr.Element]int // value -> leaf index
-	next   []fr.Element       // leaf index -> next value
-	values []fr.Element       // leaf index -> value (insertion order)
+	index  map[fr.Element]int        // value -> leaf index
+	next   []fr.Element              // leaf index -> next value
+	values []fr.Element              // leaf index -> value (insertion order)
 }
 
 // RevLeaf is the hash of an indexed-tree leaf.
