@@ -67,4 +67,3 @@ func FuzzVerifyRoot(f *testing.F) {
 		}
 	})
 }
-
