@@ -24,14 +24,44 @@ type EnrollBody struct {
 	Sources       []SourceBody `json:"sources,omitempty"` // or several credentials, each with its format
 	Nonce         string       `json:"nonce,omitempty"`   // from POST /v1/enroll/nonce, for id_tokens and key-bound SD-JWT VCs
 	Reenroll      bool         `json:"reenroll,omitempty"`
-	Commitment    string       `json:"commitment"`      // hex field element
-	DeviceKeyHash string       `json:"device_key_hash"` // hex field element
+	Attestation   string       `json:"attestation,omitempty"` // ticket from POST /v1/enroll/attestation
+	Commitment    string       `json:"commitment"`            // hex field element
+	DeviceKeyHash string       `json:"device_key_hash"`       // hex field element
 }
 
 // SourceBody is one source credential on the wire.
 type SourceBody struct {
 	Format     string `json:"format"` // jwt-vc, sd-jwt-vc, ldp-vc, oidc
 	Credential string `json:"credential"`
+}
+
+// AttestationKeysBody is the JSON body of POST
+// /v1/enroll/attestation/challenge: marshalled TPMT_PUBLIC areas, base64.
+type AttestationKeysBody struct {
+	EK     []byte `json:"ek"`
+	AK     []byte `json:"ak"`
+	Device []byte `json:"device"`
+}
+
+// AttestationChallengeJSON is its response.
+type AttestationChallengeJSON struct {
+	ID        string `json:"id"`
+	IDObject  []byte `json:"id_object"`
+	EncSecret []byte `json:"enc_secret"`
+}
+
+// CertificationBody is the JSON body of POST /v1/enroll/attestation.
+type CertificationBody struct {
+	ID          string `json:"id"`
+	Credential  []byte `json:"credential"`
+	CertifyInfo []byte `json:"certify_info"`
+	Signature   []byte `json:"signature"`
+}
+
+// AttestationJSON is its response.
+type AttestationJSON struct {
+	Ticket        string `json:"ticket"`
+	DeviceKeyHash string `json:"device_key_hash"`
 }
 
 // NonceJSON is the response of the nonce endpoints.
@@ -127,6 +157,8 @@ func FromJSON(j CredentialJSON) (zk.CoreCredential, error) {
 //
 //	POST /v1/enroll                enroll with source credentials
 //	POST /v1/enroll/nonce          a single-use enrollment nonce
+//	POST /v1/enroll/attestation/challenge  TPM attestation: MakeCredential for the wallet's EK and AK
+//	POST /v1/enroll/attestation    TPM attestation: the activated credential and the device key's certification
 //	GET  /v1/revocations           the whole revocation snapshot, or ?since=N the entries after N
 //	GET  /v1/revocations/keys      the keys that verify signed roots
 //	POST /v1/revocations/nonce     a single-use holder-revocation nonce
@@ -137,6 +169,8 @@ func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/enroll", p.serveEnroll)
 	mux.HandleFunc("POST /v1/enroll/nonce", p.serveNonce(NonceEnroll))
+	mux.HandleFunc("POST /v1/enroll/attestation/challenge", p.serveAttestationChallenge)
+	mux.HandleFunc("POST /v1/enroll/attestation", p.serveAttestation)
 	mux.HandleFunc("GET /v1/revocations", p.serveRevocations)
 	mux.HandleFunc("GET /v1/revocations/keys", p.serveRootKeys)
 	mux.HandleFunc("POST /v1/revocations/nonce", p.serveNonce(NonceRevoke))
@@ -149,7 +183,7 @@ func (p *Provider) Handler() http.Handler {
 // Routes are the patterns Handler serves, for a composition root that
 // mounts them on its own mux.
 var Routes = []string{
-	"POST /v1/enroll", "POST /v1/enroll/nonce", "GET /v1/revocations", "GET /v1/revocations/keys",
+	"POST /v1/enroll", "POST /v1/enroll/nonce", "POST /v1/enroll/attestation/challenge", "POST /v1/enroll/attestation", "GET /v1/revocations", "GET /v1/revocations/keys",
 	"POST /v1/revocations/nonce", "POST /v1/revocations/holder", "POST /v1/revocations/provider", "POST /v1/revocations/source",
 }
 
@@ -163,6 +197,36 @@ func (p *Provider) serveNonce(purpose string) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		problem.JSON(w, http.StatusCreated, NonceJSON{Nonce: n, ExpiresIn: int(NonceTTL / time.Second)})
 	}
+}
+
+func (p *Provider) serveAttestationChallenge(w http.ResponseWriter, r *http.Request) {
+	var body AttestationKeysBody
+	if err := problem.Decode(w, r, problem.MaxBody, &body); err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	ch, err := p.Challenge(AttestationKeys{EK: body.EK, AK: body.AK, Device: body.Device})
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	problem.JSON(w, http.StatusCreated, AttestationChallengeJSON{ID: ch.ID, IDObject: ch.IDObject, EncSecret: ch.EncSecret})
+}
+
+func (p *Provider) serveAttestation(w http.ResponseWriter, r *http.Request) {
+	var body CertificationBody
+	if err := problem.Decode(w, r, problem.MaxBody, &body); err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	da, err := p.VerifyAttestation(body.ID, Certification{Credential: body.Credential, CertifyInfo: body.CertifyInfo, Signature: body.Signature})
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	problem.JSON(w, http.StatusCreated, AttestationJSON{Ticket: da.Ticket, DeviceKeyHash: zk.Hex(da.DeviceKeyHash)})
 }
 
 func (p *Provider) serveRootKeys(w http.ResponseWriter, r *http.Request) {
@@ -264,7 +328,7 @@ func (p *Provider) serveEnroll(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, ErrSource)
 		return
 	}
-	req := EnrollRequest{Source: body.Source, Nonce: body.Nonce, Reenroll: body.Reenroll, Commitment: c, DeviceKeyHash: d}
+	req := EnrollRequest{Source: body.Source, Nonce: body.Nonce, Reenroll: body.Reenroll, Attestation: body.Attestation, Commitment: c, DeviceKeyHash: d}
 	for _, s := range body.Sources {
 		req.Sources = append(req.Sources, SourceCredential{Format: s.Format, Credential: s.Credential})
 	}

@@ -2,6 +2,7 @@ package coreid
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -87,6 +88,15 @@ type Config struct {
 	// RootKey signs revocation roots (an Ed25519 JWK). Nil derives one
 	// from Key with HKDF, so it needs no key material of its own.
 	RootKey jwk.Key
+	// TrustEK decides whether a TPM endorsement key is a genuine TPM's
+	// (an allowlist, or a check of its EK certificate done by the
+	// caller); nil trusts none, so no attestation succeeds.
+	TrustEK func(*ecdsa.PublicKey) bool
+	// UnattestedMaxGrade, when non-zero, caps the grade of an enrollment
+	// without a TPM attestation ticket (a software keystore, or a TPM the
+	// provider could not check): zk.GradeSubstantial in a deployment that
+	// reserves "high" for keys proven to live in a TPM.
+	UnattestedMaxGrade uint64
 }
 
 // Provider is a core-identity provider.
@@ -98,6 +108,7 @@ type Provider struct {
 	loader  *DocumentLoader
 	rootKey jwk.Key
 	rootPub jwk.Set
+	att     attestations
 	mu      sync.RWMutex // guards revoked, and orders store and tree updates
 	revoked *zk.IndexedTree
 	// sourceKeys holds each accredited source's keys, parsed once.
@@ -213,6 +224,9 @@ type EnrollRequest struct {
 	Nonce         string
 	Commitment    fr.Element // C = H(T_HOLDER, s)
 	DeviceKeyHash fr.Element // zk.KeyHash(TagDevice, ...) of the wallet's TPM device key
+	// Attestation is a ticket from VerifyAttestation for DeviceKeyHash;
+	// empty means the device key is not attested (UnattestedMaxGrade).
+	Attestation string
 	// Reenroll replaces the person's current core credential (lost device)
 	// and revokes it. Every source credential must have been issued after
 	// the current credential was.
@@ -284,6 +298,13 @@ func (p *Provider) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, 
 	combined, err := Combine(p.cfg.Framework, srcs)
 	if err != nil {
 		return nil, err
+	}
+	if req.Attestation != "" {
+		if err := p.redeem(req.Attestation, req.DeviceKeyHash); err != nil {
+			return nil, err
+		}
+	} else if p.cfg.UnattestedMaxGrade > 0 {
+		combined.Grade = min(combined.Grade, p.cfg.UnattestedMaxGrade)
 	}
 	if bound {
 		if err := p.store.ConsumeNonce(ctx, NonceEnroll, req.Nonce, now); err != nil {
