@@ -26,7 +26,6 @@ import (
 
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
-	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/internal/trust"
@@ -221,7 +220,6 @@ func passphrase(opts Options) ([]byte, error) {
 }
 
 func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progress) (*secrets, error) {
-	ks := keystore.NewSoftware()
 	var sec secrets
 	blob, err := s.Store.Secret(ctx, "keys")
 	if err == nil {
@@ -229,7 +227,7 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 		if err != nil {
 			return nil, err
 		}
-		dek, err := ks.Unseal(sealedDEK, pass)
+		dek, err := unsealDEK(sealedDEK, pass)
 		if err != nil {
 			return nil, fmt.Errorf("server: unseal keys (wrong MUSTARD_PASSPHRASE?): %w", err)
 		}
@@ -287,7 +285,7 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 		return nil, err
 	}
 	defer clear(dek)
-	sealedDEK, err := ks.Seal(dek, pass)
+	sealedDEK, _, err := sealDEK(dek, pass)
 	if err != nil {
 		return nil, err
 	}
