@@ -184,10 +184,11 @@ func verifyLDPVC(fw *trust.Document, keysOf sourceKeys, loader *DocumentLoader, 
 	if !slices.ContainsFunc(vc.Types, func(t string) bool { return slices.Contains(src.Types, t) }) {
 		return nil, fmt.Errorf("%w: type not accepted", ErrSource)
 	}
-	if len(vc.Subject.([]verifiable.Subject)) != 1 {
-		return nil, fmt.Errorf("%w: exactly one credentialSubject", ErrSource)
+	subjects, ok := vc.Subject.([]verifiable.Subject)
+	if !ok || len(subjects) != 1 {
+		return nil, fmt.Errorf("%w: exactly one credentialSubject object", ErrSource)
 	}
-	subj := vc.Subject.([]verifiable.Subject)[0]
+	subj := subjects[0]
 	claims := map[string]any{}
 	for k, v := range subj.CustomFields {
 		claims[k] = v

@@ -157,6 +157,10 @@ func TestEnrollLDPVC(t *testing.T) {
 	expired["expirationDate"] = e.now.Add(-time.Minute).UTC().Format(time.RFC3339)
 	noExpiry := e.ldDoc("https://w3id.org/security/suites/ed25519-2020/v1", subject)
 	delete(noExpiry, "expirationDate")
+	stringSubject := e.ldDoc("https://w3id.org/security/suites/ed25519-2020/v1", subject)
+	stringSubject["credentialSubject"] = "did:example:holder"
+	twoSubjects := e.ldDoc("https://w3id.org/security/suites/ed25519-2020/v1", subject)
+	twoSubjects["credentialSubject"] = []any{map[string]any{"id": "did:example:a", "birthdate": "1990-04-12"}, map[string]any{"id": "did:example:b", "birthdate": "1980-01-01"}}
 	wrongType := e.ldDoc("https://w3id.org/security/suites/ed25519-2020/v1", subject)
 	wrongType["type"] = []any{"VerifiableCredential"}
 
@@ -181,6 +185,8 @@ func TestEnrollLDPVC(t *testing.T) {
 		{"expired", func() string { return ldVC(t, loader, expired, "Ed25519Signature2020", ed, ldpID+"#key-1") }, ErrExpired},
 		{"no expiry", func() string { return ldVC(t, loader, noExpiry, "Ed25519Signature2020", ed, ldpID+"#key-1") }, ErrSource},
 		{"type not accepted", func() string { return ldVC(t, loader, wrongType, "Ed25519Signature2020", ed, ldpID+"#key-1") }, ErrSource},
+		{"subject is a string", func() string { return ldVC(t, loader, stringSubject, "Ed25519Signature2020", ed, ldpID+"#key-1") }, ErrSource},
+		{"two subjects", func() string { return ldVC(t, loader, twoSubjects, "Ed25519Signature2020", ed, ldpID+"#key-1") }, ErrSource},
 		{"no proof", func() string { b, _ := json.Marshal(good); return string(b) }, ErrSource},
 		{"not JSON", func() string { return "{" }, ErrSource},
 	}
