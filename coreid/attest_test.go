@@ -78,6 +78,18 @@ func TestEnrollWithTPMAttestation(t *testing.T) {
 	require.Equal(t, uint64(zk.GradeHigh), enr.Credential.Grade)
 	require.Equal(t, devHash, enr.Credential.DeviceKeyHash)
 
+	// The holder revokes it with the TPM-resident device key (the DER
+	// signature keystore.SignDevice gives), as from a device it no longer
+	// trusts.
+	t.Run("holder revocation signed in the TPM", func(t *testing.T) {
+		n, err := e.p.NewNonce(ctx, NonceRevoke)
+		require.NoError(t, err)
+		proof, err := tpm.SignDevice(HolderRevocationDigest(enr.ProviderKey, enr.Credential.RevNonce, n))
+		require.NoError(t, err)
+		require.NoError(t, e.p.RevokeByHolder(ctx, HolderRevocation{Credential: enr.Credential, Signature: enr.Signature, DeviceKey: dev, Nonce: n, Proof: proof}))
+		require.Equal(t, 1, len(e.p.Revocations().Entries))
+	})
+
 	// The ticket is spent.
 	r2 := e.commitment(t)
 	r2.DeviceKeyHash = devHash
