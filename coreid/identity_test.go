@@ -188,6 +188,31 @@ func TestReenrollAfterLoss(t *testing.T) {
 	require.NoError(t, e.store.DB().QueryRow(`SELECT reason FROM revocations`).Scan(&reason))
 	require.Equal(t, ReasonReenrollment, reason)
 
+	// Concurrent re-enrollments of one person: one wins, the others are
+	// refused, and exactly one more credential is revoked.
+	e.now = e.now.Add(time.Minute)
+	const racers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	for i := range racers {
+		wg.Go(func() {
+			r := e.commitment(t)
+			r.Source = e.jwtVC(t, govID, with(person, "x", i), e.now)
+			r.Reenroll = true
+			_, errs[i] = e.p.Enroll(ctx, r)
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		}
+	}
+	require.Equal(t, 1, won, "%v", errs)
+	require.Len(t, e.p.Revocations().Entries, 2)
+	require.Equal(t, 1, e.counts(t)["identities"])
+
 	// And a plain enrollment is still refused.
 	dup := e.commitment(t)
 	dup.Source = e.jwtVC(t, govID, person, e.now)

@@ -389,6 +389,10 @@ func (p *Provider) replace(ctx context.Context, tags [][]byte, srcs []*Source, n
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.store.ReplaceIdentity(ctx, tags, old, newRevNonce, xb[:], ReasonReenrollment, now); err != nil {
+		if p.cfg.IsDuplicate(err) {
+			// Another re-enrollment of this person won the race.
+			return ErrDuplicate
+		}
 		return err
 	}
 	if p.revoked.Contains(x) {

@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// ErrConflict reports a compare-and-swap that lost to a concurrent change.
-var ErrConflict = errors.New("store: changed concurrently")
+// ErrConflict reports a compare-and-swap that lost to a concurrent change;
+// it is a kind of ErrDuplicate (errors.Is holds for both).
+var ErrConflict = fmt.Errorf("store: changed concurrently: %w", ErrDuplicate)
 
 // EnrollIdentity records one new core identity under all its uniqueness
 // tags (one per source, or one shared framework-wide tag), atomically: if
