@@ -420,3 +420,40 @@ func TestRevocation(t *testing.T) {
 		}
 	})
 }
+
+// An identity enrolled through two sources and re-enrolled through one
+// moves whole: re-enrolling later through the other revokes the current
+// credential, never leaving two valid ones.
+func TestReenrollMovesEveryTag(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	n := e.nonce(t)
+	r := e.commitment(t)
+	r.Nonce = n
+	r.Sources = []SourceCredential{{Credential: e.jwtVC(t, govID, person, e.now)}, {Format: trust.FormatOIDC, Credential: idToken(t, e.keys[idpID], e.idClaims(n))}}
+	first, err := e.p.Enroll(ctx, r)
+	require.NoError(t, err)
+
+	e.now = e.now.Add(time.Minute)
+	r = e.commitment(t)
+	r.Source = e.jwtVC(t, govID, person, e.now)
+	r.Reenroll = true
+	second, err := e.p.Enroll(ctx, r)
+	require.NoError(t, err)
+
+	e.now = e.now.Add(time.Minute)
+	n = e.nonce(t)
+	r = e.commitment(t)
+	r.Nonce = n
+	r.Sources = []SourceCredential{{Format: trust.FormatOIDC, Credential: idToken(t, e.keys[idpID], e.idClaims(n))}}
+	r.Reenroll = true
+	third, err := e.p.Enroll(ctx, r)
+	require.NoError(t, err)
+
+	tree, err := zk.IndexedTreeFrom(RevocationDepth, e.p.Revocations().Entries)
+	require.NoError(t, err)
+	pk := e.p.cfg.Key.Public()
+	require.True(t, tree.Contains(zk.RevocationEntry(pk, first.Credential.RevNonce)))
+	require.True(t, tree.Contains(zk.RevocationEntry(pk, second.Credential.RevNonce)))
+	require.False(t, tree.Contains(zk.RevocationEntry(pk, third.Credential.RevNonce)))
+}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -55,31 +56,42 @@ func (s *Store) Identity(ctx context.Context, tag []byte) (revNonce []byte, sinc
 	return revNonce, time.Unix(at, 0), nil
 }
 
-// ReplaceIdentity moves every tag from the core credential oldRevNonce to
-// newRevNonce and appends revEntry (the old credential's revocation entry)
-// to the revocations with reason, in one transaction: a re-enrollment
-// never leaves the old credential unrevoked. Tags not held yet are added.
-// If a tag is held by another credential, or the old one changed
-// meanwhile, nothing is written and the error is ErrConflict.
+// coreidSchema indexes identities by credential, so that a re-enrollment
+// moves every tag of the identity (from all its sources) at once.
+const coreidSchema = `
+CREATE INDEX IF NOT EXISTS identities_rev_nonce ON identities(rev_nonce);
+`
+
+// ReplaceIdentity moves the identity whose core credential is oldRevNonce
+// (every tag it holds, presented or not) to newRevNonce, adds the
+// presented tags it did not hold yet, and appends revEntry (the old
+// credential's revocation entry) with reason, in one transaction: a
+// re-enrollment never leaves the old credential unrevoked, nor a tag
+// pointing at it. If the old credential changed meanwhile, or a presented
+// tag belongs to another identity, nothing is written and the error is
+// ErrConflict.
 func (s *Store) ReplaceIdentity(ctx context.Context, tags [][]byte, oldRevNonce, newRevNonce, revEntry []byte, reason string, now time.Time) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: replace identity: %w", err)
 	}
 	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE identities SET rev_nonce = ?, created_at = ? WHERE rev_nonce = ?`, newRevNonce, now.Unix(), oldRevNonce)
+	if err != nil {
+		return fmt.Errorf("store: replace identity: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrConflict
+	}
 	for _, tag := range tags {
-		res, err := tx.ExecContext(ctx, `UPDATE identities SET rev_nonce = ?, created_at = ? WHERE tag = ? AND rev_nonce = ?`, newRevNonce, now.Unix(), tag, oldRevNonce)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO identities(tag, rev_nonce, created_at) VALUES(?, ?, ?) ON CONFLICT(tag) DO NOTHING`, tag, newRevNonce, now.Unix()); err != nil {
 			return fmt.Errorf("store: replace identity: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			continue
-		}
-		res, err = tx.ExecContext(ctx, `INSERT INTO identities(tag, rev_nonce, created_at) VALUES(?, ?, ?) ON CONFLICT(tag) DO NOTHING`, tag, newRevNonce, now.Unix())
-		if err != nil {
+		var held []byte
+		if err := tx.QueryRowContext(ctx, `SELECT rev_nonce FROM identities WHERE tag = ?`, tag).Scan(&held); err != nil {
 			return fmt.Errorf("store: replace identity: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if !bytes.Equal(held, newRevNonce) {
 			return ErrConflict
 		}
 	}
