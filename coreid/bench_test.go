@@ -13,6 +13,8 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/mustard-id/mustard/internal/trust"
+
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -122,4 +124,34 @@ func BenchmarkRevokeMillion(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "revocations/s")
+}
+
+// BenchmarkVerifySource measures verifying one source credential of each
+// format (signature, claims, mapping; no store access).
+func BenchmarkVerifySource(b *testing.B) {
+	e := newEnv(b)
+	holder := ecKey(b, "h")
+	loader, err := NewDocumentLoader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sd := present(b, e.sdJWT(b, e.keys[bankID], person, e.now, holder), holder, provID, "n")
+	cases := []struct {
+		name string
+		cred SourceCredential
+	}{
+		{"jwt-vc", SourceCredential{Credential: e.jwtVC(b, govID, person, e.now)}},
+		{"sd-jwt-vc+kb", SourceCredential{Format: trust.FormatSDJWTVC, Credential: sd}},
+		{"oidc", SourceCredential{Format: trust.FormatOIDC, Credential: idToken(b, e.keys[idpID], e.idClaims("n"))}},
+		{"ldp-vc Ed25519Signature2020", SourceCredential{Format: trust.FormatLDPVC, Credential: ldVC(b, loader, e.ldDoc("https://w3id.org/security/suites/ed25519-2020/v1", map[string]any{"birthdate": "1990-04-12"}), "Ed25519Signature2020", e.keys[ldpID], ldpID+"#key-1")}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.p.VerifySource(context.Background(), c.cred, "n"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
