@@ -14,7 +14,6 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/mustard-id/mustard/internal/trust"
-
 	"github.com/mustard-id/mustard/zk"
 )
 
