@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/oidc"
@@ -19,8 +20,9 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	prov := s.Provider.Handler()
-	mux.Handle("POST /v1/enroll", prov)
-	mux.Handle("GET /v1/revocations", prov)
+	for _, route := range coreid.Routes {
+		mux.Handle(route, prov)
+	}
 	iss := s.Issuer.Handler()
 	mux.Handle("POST /v1/persona/nonce", iss)
 	mux.Handle("POST /v1/persona", iss)

@@ -28,7 +28,6 @@ import (
 
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
-	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/internal/tlog"
@@ -173,6 +172,8 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		TagKey:      sec.TagKey,
 		Now:         opts.Now,
 		IsDuplicate: func(err error) bool { return errors.Is(err, sqlite.ErrDuplicate) },
+		IsNotFound:  func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
+		AdminToken:  []byte(os.Getenv("MUSTARD_ADMIN_TOKEN")),
 	}, s.Store); err != nil {
 		return err
 	}
@@ -258,7 +259,6 @@ func passphrase(opts Options) ([]byte, error) {
 }
 
 func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progress) (*secrets, error) {
-	ks := keystore.NewSoftware()
 	var sec secrets
 	blob, err := s.Store.Secret(ctx, "keys")
 	if err == nil {
@@ -266,7 +266,7 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 		if err != nil {
 			return nil, err
 		}
-		dek, err := ks.Unseal(sealedDEK, pass)
+		dek, err := unsealDEK(sealedDEK, pass)
 		if err != nil {
 			return nil, fmt.Errorf("server: unseal keys (wrong MUSTARD_PASSPHRASE?): %w", err)
 		}
@@ -321,7 +321,6 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 
 // sealSecrets writes the key bundle, envelope-encrypted.
 func (s *Server) sealSecrets(ctx context.Context, pass []byte, sec *secrets) error {
-	ks := keystore.NewSoftware()
 	plain, err := json.Marshal(sec)
 	if err != nil {
 		return err
@@ -333,7 +332,7 @@ func (s *Server) sealSecrets(ctx context.Context, pass []byte, sec *secrets) err
 		return err
 	}
 	defer clear(dek)
-	sealedDEK, err := ks.Seal(dek, pass)
+	sealedDEK, _, err := sealDEK(dek, pass)
 	if err != nil {
 		return err
 	}
