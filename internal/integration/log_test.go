@@ -27,7 +27,13 @@ func TestLogVerifyCommand(t *testing.T) {
 	require.Contains(t, out, "pinning the log key")
 	require.Contains(t, out, "verified")
 
-	startPortal(t, "audit.example", nil) // registers a client: one more entry
+	before, err := env.srv.Log.Size(context.Background())
+	require.NoError(t, err)
+	startPortal(t, "audit.example", nil) // registers a client: one entry
+	enrolled(t)                          // enrolls a person: one more
+	after, err := env.srv.Log.Size(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, before+2, after, "a client registration and an enrollment are logged")
 	code, out, errOut = run()
 	require.Equal(t, 0, code, errOut)
 	require.NotContains(t, out, "pinning")

@@ -195,6 +195,9 @@ func CheckEntry(b []byte) error {
 	default:
 		return fmt.Errorf("unknown kind %q", e.Kind)
 	}
+	if len(e.Class) > 32 || strings.Trim(e.Class, "abcdefghijklmnopqrstuvwxyz-") != "" {
+		return fmt.Errorf("class %q is not a reason class", e.Class)
+	}
 	for k, v := range e.Digest {
 		if len(k) > 64 || len(v) > 256 || !isDigest(v) {
 			return fmt.Errorf("field %q is not a digest", k)

@@ -66,6 +66,7 @@ const (
 type Entry struct {
 	Kind   string            `json:"kind"`
 	Time   int64             `json:"time"`
+	Class  string            `json:"class,omitempty"` // a reason class, e.g. lost-device
 	Digest map[string]string `json:"digest"`
 }
 

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/mustard-id/mustard/internal/tlog"
 )
 
 // ErrConflict reports a compare-and-swap that lost to a concurrent change;
@@ -36,10 +39,27 @@ func (s *Store) EnrollIdentity(ctx context.Context, tags [][]byte, revNonce []by
 			return ErrDuplicate
 		}
 	}
+	if _, err := tlog.Append(ctx, tx, issuedEntry(revNonce, now)); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: enroll identity: %w", err)
 	}
 	return nil
+}
+
+// issuedEntry logs a core credential by the hash of its revocation nonce:
+// a handle that names the credential without revealing the nonce (so the
+// log does not tell which revocation entry is whose).
+func issuedEntry(revNonce []byte, now time.Time) tlog.Entry {
+	return tlog.NewEntry(tlog.KindCoreCredential, now, map[string]string{"credential": digest(revNonce)})
+}
+
+// revokedEntry logs a revocation entry as it appears in the revocation tree.
+func revokedEntry(entry []byte, reason string, now time.Time) tlog.Entry {
+	e := tlog.NewEntry(tlog.KindRevocation, now, map[string]string{"entry": hex.EncodeToString(entry)})
+	e.Class = reason
+	return e
 }
 
 // Identity returns the revocation nonce of the core credential currently
@@ -97,6 +117,12 @@ func (s *Store) ReplaceIdentity(ctx context.Context, tags [][]byte, oldRevNonce,
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO revocations(entry, reason, created_at) VALUES(?, ?, ?) ON CONFLICT(entry) DO NOTHING`, revEntry, reason, now.Unix()); err != nil {
 		return fmt.Errorf("store: replace identity: %w", err)
+	}
+	if _, err := tlog.Append(ctx, tx, revokedEntry(revEntry, reason, now)); err != nil {
+		return err
+	}
+	if _, err := tlog.Append(ctx, tx, issuedEntry(newRevNonce, now)); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: replace identity: %w", err)

@@ -104,13 +104,16 @@ func (s *Store) CreateIdentity(ctx context.Context, tag, revNonce []byte, now ti
 	return nil
 }
 
-// AddRevocation appends a revocation entry with its reason class.
+// AddRevocation appends a revocation entry with its reason class, and
+// logs it in the same transaction.
 func (s *Store) AddRevocation(ctx context.Context, entry []byte, reason string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO revocations(entry, reason, created_at) VALUES(?, ?, ?)`, entry, reason, now.Unix())
-	if err != nil {
-		return fmt.Errorf("store: add revocation: %w", err)
-	}
-	return nil
+	return s.Logged(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO revocations(entry, reason, created_at) VALUES(?, ?, ?)`, entry, reason, now.Unix())
+		if err != nil {
+			return fmt.Errorf("store: add revocation: %w", err)
+		}
+		return nil
+	}, revokedEntry(entry, reason, now))
 }
 
 // Revocations lists every revocation entry in insertion order.
