@@ -337,14 +337,19 @@ func (p *Provider) serveEnroll(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, err)
 		return
 	}
-	problem.JSON(w, http.StatusCreated, EnrollmentJSON{
+	problem.JSON(w, http.StatusCreated, e.JSON())
+}
+
+// JSON is the enrollment on the wire.
+func (e *Enrollment) JSON() EnrollmentJSON {
+	return EnrollmentJSON{
 		Credential:  ToJSON(&e.Credential),
 		Signature:   fmt.Sprintf("%x", e.Signature),
 		ProviderKey: e.ProviderKey,
 		MaxGrade:    e.MaxGrade,
 		ValidUntil:  e.ValidUntil,
 		Replaced:    e.Replaced,
-	})
+	}
 }
 
 func (p *Provider) serveRevocations(w http.ResponseWriter, r *http.Request) {

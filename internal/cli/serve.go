@@ -34,6 +34,9 @@ type serveConfig struct {
 	ACMEDomain string `yaml:"acme_domain"`
 	LogFormat  string `yaml:"log_format"`
 	LogLevel   string `yaml:"log_level"`
+	// Federations are set in the file only: identity providers this
+	// provider runs logins at for federation enrollment.
+	Federations []server.Federation `yaml:"federations"`
 }
 
 // serveSettings names each setting's flag, environment variable, and
@@ -68,9 +71,10 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&fromFile); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("config file %s: %v (settings: data, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level)", file, oneLine(err))
+			return fmt.Errorf("config file %s: %v (settings: data, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, federations)", file, oneLine(err))
 		}
 	}
+	c.Federations = fromFile.Federations
 	fileSettings := serveSettings(&fromFile)
 	for i, s := range serveSettings(c) {
 		switch {
@@ -120,7 +124,8 @@ environment variable (MUSTARD_DATA, MUSTARD_ADDR, MUSTARD_PUBLIC_URL,
 MUSTARD_TLS_CERT, MUSTARD_TLS_KEY, MUSTARD_ACME_DOMAIN, MUSTARD_LOG_FORMAT,
 MUSTARD_LOG_LEVEL), the YAML file given with --config (keys data, addr,
 public_url, tls_cert, tls_key, acme_domain, log_format, log_level), its
-default. Keys are sealed under MUSTARD_PASSPHRASE.`,
+default. Federation identity providers (issuer, client_id, client_secret)
+are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPHRASE.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.resolve(cmd.Flags(), configFile); err != nil {
@@ -161,7 +166,7 @@ default. Keys are sealed under MUSTARD_PASSPHRASE.`,
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = scheme + "://" + ln.Addr().String()
 			}
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Progress: progress(out), PublicURL: cfg.PublicURL})
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations})
 			if err != nil {
 				return err
 			}

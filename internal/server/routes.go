@@ -23,6 +23,12 @@ func (s *Server) routes() http.Handler {
 	for _, route := range coreid.Routes {
 		mux.Handle(route, prov)
 	}
+	if s.Federations != nil {
+		fed := s.Federations.Handler()
+		for _, route := range coreid.FederationRoutes {
+			mux.Handle(route, fed)
+		}
+	}
 	iss := s.Issuer.Handler()
 	mux.Handle("POST /v1/persona/nonce", iss)
 	mux.Handle("POST /v1/persona", iss)

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -50,10 +51,25 @@ type Options struct {
 	// PublicURL is the base URL clients reach this server at: the OpenID
 	// Provider's issuer identifier. Empty leaves the OpenID Provider out.
 	PublicURL string
+	// Federations are the identity providers this provider runs logins at
+	// for federation enrollment (each must be a source of format oidc in
+	// the framework).
+	Federations []Federation
+	// DevSources are added to a development framework when it is created
+	// (a federation's IdP in tests and demos).
+	DevSources []trust.Source
 	// RegistrationToken is the initial access token for OIDC dynamic
 	// client registration; empty means MUSTARD_OIDC_REGISTRATION_TOKEN,
 	// and failing that a development token kept in the data directory.
 	RegistrationToken string
+}
+
+// Federation is this provider's client registration at a federation's
+// identity provider.
+type Federation struct {
+	Issuer       string `yaml:"issuer"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
 }
 
 // SampleSourceID is the issuer identifier of the sample government issuer
@@ -71,7 +87,9 @@ type Server struct {
 	Issuer     *issuer.Issuer
 	Verifier   *verifier.Verifier
 	OIDC       *oidc.Provider // nil without a PublicURL
-	Log        *tlog.Log
+	// Federations runs federation enrollments (nil without any).
+	Federations *coreid.Federations
+	Log         *tlog.Log
 	// LogKey is the verifier key of the log's checkpoints, which auditors pin.
 	LogKey string
 	// RegistrationToken is the OIDC initial access token in force.
@@ -174,8 +192,16 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		IsDuplicate: func(err error) bool { return errors.Is(err, sqlite.ErrDuplicate) },
 		IsNotFound:  func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
 		AdminToken:  []byte(os.Getenv("MUSTARD_ADMIN_TOKEN")),
+		ClientIDs:   clientIDs(opts.Federations),
 	}, s.Store); err != nil {
 		return err
+	}
+	if len(opts.Federations) > 0 && opts.PublicURL != "" {
+		var cfgs []coreid.LoginConfig
+		for _, f := range opts.Federations {
+			cfgs = append(cfgs, coreid.LoginConfig{Issuer: f.Issuer, ClientID: f.ClientID, ClientSecret: f.ClientSecret})
+		}
+		s.Federations = s.Provider.NewFederations(strings.TrimRight(opts.PublicURL, "/"), cfgs)
 	}
 	root, err := s.Framework.Root()
 	if err != nil {
@@ -205,6 +231,14 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	}
 	s.handler = s.routes()
 	return nil
+}
+
+func clientIDs(fs []Federation) map[string]string {
+	m := map[string]string{}
+	for _, f := range fs {
+		m[f.Issuer] = f.ClientID
+	}
+	return m
 }
 
 // frameworkIssuers resolves persona-credential issuers' keys from the
@@ -427,6 +461,7 @@ func (s *Server) loadFramework(opts Options, gov jwk.Key, prov *zk.PrivateKey, i
 		Providers: []trust.Provider{{ID: "urn:mustard:provider:local", Key: hexKey(prov), MaxGrade: "high", ValidUntil: now.AddDate(2, 0, 0).Unix()}},
 		Issuers:   []trust.Issuer{{ID: issuerID, JWKS: issJWKS}},
 	}
+	doc.Sources = append(doc.Sources, opts.DevSources...)
 	signed, err := trust.Seal(doc, gov)
 	if err != nil {
 		return err
