@@ -128,6 +128,10 @@ type Document struct {
 	// GradeRule is how several sources combine: GradeRuleMax (the
 	// default when empty) or GradeRuleTwoForHigh.
 	GradeRule string `json:"grade_rule,omitempty"`
+	// Governance is who may sign this document's successor (m-of-n);
+	// Previous is the Digest of the document this one succeeds.
+	Governance *Governance `json:"governance,omitempty"`
+	Previous   string      `json:"previous,omitempty"`
 }
 
 // Seal computes the registry root and signs the document with the
@@ -188,6 +192,11 @@ func Parse(signed []byte, governance jwk.Set) (*Document, error) {
 	if err != nil {
 		return nil, ErrSignature
 	}
+	return decode(payload)
+}
+
+// decode parses a verified payload and checks its registry root.
+func decode(payload []byte) (*Document, error) {
 	var d Document
 	if err := json.Unmarshal(payload, &d); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
