@@ -1,0 +1,413 @@
+// Package wallettest drives `mustard wallet` in-process against a real
+// Mustard server on a loopback port: real enrollment, real proofs, real
+// persona credentials, the real verification API.
+package wallettest
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/cli"
+	"github.com/mustard-id/mustard/internal/server"
+	"github.com/mustard-id/mustard/persona"
+	"github.com/mustard-id/mustard/verifier"
+	"github.com/mustard-id/mustard/zk"
+)
+
+// env is one server for the whole package: the Groth16 setup runs once.
+var env struct {
+	dir  string
+	srv  *server.Server
+	base string
+	keys string // the server's zk directory, which wallets prove with
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mustard-wallet-")
+	if err != nil {
+		panic(err)
+	}
+	code := func() int {
+		env.dir = dir
+		env.srv, err = server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "wallet-test"})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer env.srv.Close()
+		hs := httptest.NewServer(withHolderRevocation(env.srv.Handler()))
+		defer hs.Close()
+		env.base = hs.URL
+		env.keys = filepath.Join(dir, "zk")
+		return m.Run()
+	}()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is one run of the command line.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs `mustard wallet --wallet dir args...` in-process.
+func run(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	full := append([]string{"wallet", "--wallet", dir}, args...)
+	code := cli.Main(context.Background(), full, &stdout, &stderr)
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// ok runs a command that must succeed.
+func ok(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	r := run(t, dir, args...)
+	require.Equal(t, 0, r.code, "mustard wallet %v\nstdout:\n%s\nstderr:\n%s", args, r.stdout, r.stderr)
+	return r
+}
+
+// fails runs a command that must fail with one line on stderr containing
+// want, and returns that line.
+func fails(t *testing.T, dir, want string, args ...string) string {
+	t.Helper()
+	r := run(t, dir, args...)
+	require.NotEqual(t, 0, r.code, "mustard wallet %v succeeded:\n%s", args, r.stdout)
+	line := strings.TrimSpace(r.stderr)
+	lines := strings.Split(line, "\n")
+	last := lines[len(lines)-1]
+	require.True(t, strings.HasPrefix(last, "mustard: "), "stderr: %q", r.stderr)
+	require.Equal(t, 1, strings.Count(r.stderr, "mustard: "), "more than one error line: %q", r.stderr)
+	require.Contains(t, last, want)
+	return last
+}
+
+// keys returns the top-level keys of a JSON object, sorted.
+func keys(t *testing.T, s string) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(s), &m), s)
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sourceFile writes a fresh JWT-VC from the sample government issuer.
+func sourceFile(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	now := time.Now()
+	claims["personal_number"] = fmt.Sprintf("pn-%d", rand.Int64())
+	src, err := coreid.SignJWTVC(env.srv.SampleSource, server.SampleSourceID, "did:example:holder", []string{"PersonIdentificationData"}, claims, now, now.Add(time.Hour))
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), "source.jwt")
+	require.NoError(t, os.WriteFile(p, []byte(src+"\n"), 0o600))
+	return p
+}
+
+// newWallet makes and enrolls a software-keystore wallet.
+func newWallet(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "wallet")
+	r := ok(t, dir, "init", "--software")
+	require.Contains(t, r.stderr, "lower grade")
+	ok(t, dir, "enroll", "--credential", sourceFile(t, map[string]any{"birthdate": "1990-04-12", "nationality": "NL"}), "--server", env.base)
+	return dir
+}
+
+// presentationRequest asks the verification API for a nonce and returns
+// the request a relying party would show as a QR code.
+func presentationRequest(t *testing.T, audience string, claims ...string) string {
+	t.Helper()
+	c := &persona.Client{BaseURL: env.base}
+	var preq verifier.PresentationRequestJSON
+	require.NoError(t, c.Post(context.Background(), "/v1/presentation-requests", verifier.RequestJSON{Audience: audience}, &preq))
+	q := url.Values{"nonce": {preq.Nonce}, "audience": {preq.Audience}, "claims": {strings.Join(claims, ",")},
+		"min_grade": {"substantial"}, "response_uri": {env.base + "/v1/presentations/verify"}}
+	return "mustard://present?" + q.Encode()
+}
+
+// TestWalletStory walks the wallet's whole life through the command line.
+func TestWalletStory(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	dir := newWallet(t)
+
+	st := ok(t, dir, "status", "--json")
+	var status map[string]any
+	require.NoError(t, json.Unmarshal([]byte(st.stdout), &status))
+	require.Equal(t, []string{"audit_entries", "core_expires", "enrolled", "grade", "hardware_backed", "issuer", "keystore", "personas", "revoked", "server", "wallet"}, keys(t, st.stdout))
+	require.Equal(t, true, status["enrolled"])
+	require.Equal(t, "software", status["keystore"])
+	require.Equal(t, "high", status["grade"])
+
+	r := ok(t, dir, "persona", "new", "--scope", "shop.example", "--predicate", "age>=18", "--disclose", "nationality", "--keys", env.keys, "--json")
+	require.Equal(t, []string{"created", "disclosed", "expires", "format", "id", "issuer", "predicates", "proving_ms", "pseudonym", "scope"}, keys(t, r.stdout))
+	var shop map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &shop))
+	require.Equal(t, "shop.example", shop["scope"])
+
+	r = ok(t, dir, "persona", "new", "--scope", "forum.example", "--keys", env.keys)
+	require.Contains(t, r.stdout, "New persona")
+	require.Contains(t, r.stdout, "forum.example will recognize you")
+
+	// Human list: an aligned table, one row per persona.
+	r = ok(t, dir, "persona", "list")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 3, r.stdout)
+	require.True(t, strings.HasPrefix(lines[0], "ID"))
+	require.Equal(t, strings.Index(lines[0], "SCOPE"), strings.Index(lines[1], "forum.example"), "columns align:\n%s", r.stdout)
+	require.Contains(t, lines[2], "age>=18, nationality")
+
+	r = ok(t, dir, "persona", "list", "--json")
+	var list struct {
+		Personas []map[string]any `json:"personas"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &list))
+	require.Len(t, list.Personas, 2)
+	require.NotEqual(t, list.Personas[0]["pseudonym"], list.Personas[1]["pseudonym"])
+
+	// Same scope again: refused unless --replace.
+	fails(t, dir, "--replace", "persona", "new", "--scope", "shop.example", "--keys", env.keys)
+
+	r = ok(t, dir, "credentials", "--json")
+	var creds struct {
+		Credentials []map[string]any `json:"credentials"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &creds))
+	require.Len(t, creds.Credentials, 3)
+	require.Equal(t, "core", creds.Credentials[0]["kind"])
+	for _, c := range creds.Credentials {
+		require.Equal(t, "valid", c["state"])
+	}
+	r = ok(t, dir, "credentials")
+	require.Contains(t, r.stdout, "KIND")
+
+	// A relying party's request, as its QR code carries it: the wallet
+	// answers the verification API directly.
+	req := presentationRequest(t, "https://shop.example", "age_over_18", "nationality")
+	r = ok(t, dir, "present", req, "--json")
+	var pres map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &pres))
+	require.Equal(t, true, pres["accepted"], r.stdout)
+	require.Equal(t, shop["id"], pres["persona"])
+	// The same request again: the nonce was used.
+	fails(t, dir, "refused", "present", req)
+
+	// A request in a file, without response_uri: the wallet prints the
+	// presentation, which verifies at the verification API.
+	c := &persona.Client{BaseURL: env.base}
+	var preq verifier.PresentationRequestJSON
+	require.NoError(t, c.Post(context.Background(), "/v1/presentation-requests", verifier.RequestJSON{Audience: "https://forum.example"}, &preq))
+	f := filepath.Join(t.TempDir(), "request.json")
+	require.NoError(t, os.WriteFile(f, []byte(fmt.Sprintf(`{"nonce":%q,"audience":%q}`, preq.Nonce, preq.Audience)), 0o600))
+	r = ok(t, dir, "present", f)
+	vp := strings.TrimSpace(r.stdout)
+	var verdict verifier.VerdictJSON
+	require.NoError(t, c.Post(context.Background(), "/v1/presentations/verify", verifier.VerifyJSON{Presentation: vp, Audience: preq.Audience, Scope: "forum.example", Nonce: preq.Nonce}, &verdict))
+	require.True(t, verdict.Valid)
+	require.Equal(t, list.Personas[0]["pseudonym"], verdict.Pseudonym)
+
+	// The audit trail says what was shown to whom.
+	r = ok(t, dir, "audit", "--json")
+	var trail struct {
+		Entries []persona.AuditEntry `json:"entries"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &trail))
+	var shown []string
+	for _, e := range trail.Entries {
+		if e.Event == "present" {
+			shown = append(shown, e.Scope+"→"+e.Audience+":"+e.Outcome)
+		}
+	}
+	require.Equal(t, []string{"shop.example→https://shop.example:accepted", "shop.example→https://shop.example:refused", "forum.example→https://forum.example:printed"}, shown)
+	r = ok(t, dir, "audit")
+	require.Contains(t, r.stdout, "https://shop.example")
+
+	// status without the PIN
+	t.Setenv("MUSTARD_PIN", "")
+	r = ok(t, dir, "status")
+	require.Contains(t, r.stdout, "personas:")
+	require.Contains(t, r.stdout, "2")
+	fails(t, dir, "no PIN", "persona", "list")
+}
+
+// TestWalletBadInput: each mistake gets one line saying what to do, a
+// non-zero exit, and changes nothing.
+func TestWalletBadInput(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	empty := filepath.Join(t.TempDir(), "none")
+	fails(t, empty, "mustard wallet init", "status")
+	fails(t, empty, "mustard wallet init", "persona", "list")
+	fails(t, empty, "choose one", "init", "--software", "--tpm-sim")
+	if _, err := os.Stat("/dev/tpmrm0"); os.IsNotExist(err) {
+		fails(t, empty, "no TPM found: pass --tpm-sim", "init")
+	}
+	_, err := os.Stat(empty)
+	require.True(t, os.IsNotExist(err), "a failed init left a directory behind")
+
+	dir := newWallet(t)
+	fails(t, dir, "already exists", "init", "--software")
+	fails(t, dir, "already enrolled", "enroll", "--credential", sourceFile(t, map[string]any{"birthdate": "1990-04-12"}), "--server", env.base)
+
+	t.Setenv("MUSTARD_PIN", "wrong")
+	fails(t, dir, "wrong PIN", "persona", "list")
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+
+	fails(t, dir, "needs --scope", "persona", "new")
+	fails(t, dir, "bad predicate", "persona", "new", "--scope", "x", "--predicate", "age>=old")
+	fails(t, dir, "not an attribute", "persona", "new", "--scope", "x", "--disclose", "shoe_size")
+	fails(t, dir, "no proving key", "persona", "new", "--scope", "x", "--keys", t.TempDir())
+	fails(t, dir, "bad presentation request", "present", "mustard://present?audience=x")
+	fails(t, dir, "bad presentation request", "present", `{"nonce":"n","audience":"a","extra":1}`)
+	fails(t, dir, "cannot read the request", "present", filepath.Join(t.TempDir(), "missing"))
+	fails(t, dir, "no persona for", "present", `{"nonce":"n","audience":"https://nowhere.example"}`)
+
+	// A fresh wallet with a credential that is not a JWT.
+	d2 := filepath.Join(t.TempDir(), "w2")
+	ok(t, d2, "init", "--software")
+	junk := filepath.Join(t.TempDir(), "junk")
+	require.NoError(t, os.WriteFile(junk, []byte("hello"), 0o600))
+	fails(t, d2, "not a JWT-VC", "enroll", "--credential", junk, "--server", env.base)
+	fails(t, d2, "needs --credential", "enroll")
+	fails(t, d2, "refused the enrollment", "enroll", "--credential", tamper(t, sourceFile(t, map[string]any{"birthdate": "1990-04-12"})), "--server", env.base)
+	fails(t, d2, "enroll first", "persona", "new", "--scope", "x", "--keys", env.keys)
+
+	// A corrupt wallet file: named, with the fix.
+	p := filepath.Join(dir, "core.enc")
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	b[len(b)-3] ^= 1
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+	line := fails(t, dir, "core.enc", "credentials")
+	require.Contains(t, line, "restore it from a backup")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "wallet.json"), []byte("{"), 0o600))
+	line = fails(t, dir, "wallet.json", "status")
+	require.Contains(t, line, "restore it from a backup")
+}
+
+func tamper(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := strings.TrimSpace(string(b))
+	s = s[:len(s)-4] + "AAAA"
+	require.NoError(t, os.WriteFile(path, []byte(s), 0o600))
+	return path
+}
+
+// TestWalletTPMSimulator seals the core secret in the TPM simulator, and
+// refuses a wrong PIN there.
+func TestWalletTPMSimulator(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "2468")
+	dir := filepath.Join(t.TempDir(), "wallet")
+	r := ok(t, dir, "init", "--tpm-sim", "--json")
+	require.Equal(t, []string{"hardware_backed", "keystore", "wallet"}, keys(t, r.stdout))
+	require.Contains(t, r.stdout, `"tpm-simulator"`)
+	ok(t, dir, "enroll", "--credential", sourceFile(t, map[string]any{"birthdate": "1980-01-01"}), "--server", env.base)
+	r = ok(t, dir, "status", "--json")
+	require.Contains(t, r.stdout, `"keystore": "tpm-simulator"`)
+	r = ok(t, dir, "credentials", "--json")
+	require.Contains(t, r.stdout, `"grade": "high"`)
+	t.Setenv("MUSTARD_PIN", "1357")
+	fails(t, dir, "wrong PIN", "credentials")
+}
+
+// TestWalletExportImport restores a wallet from its backup elsewhere.
+func TestWalletExportImport(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	dir := newWallet(t)
+	out := filepath.Join(t.TempDir(), "backup.json")
+	r := ok(t, dir, "export", "--out", out, "--json")
+	require.Equal(t, []string{"bytes", "files", "out"}, keys(t, r.stdout))
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "1990")
+	fails(t, dir, "exists", "export", "--out", out)
+	d2 := filepath.Join(t.TempDir(), "restored")
+	ok(t, d2, "import", "--backup", out)
+	r = ok(t, d2, "credentials", "--json")
+	require.Contains(t, r.stdout, `"kind": "core"`)
+	fails(t, d2, "already exists", "import", "--backup", out)
+}
+
+// withHolderRevocation serves POST /v1/revocations/holder, which coreid
+// does not serve yet, as the wallet's protocol asks: it checks the
+// provider's signature and the commitment's opening, then revokes through
+// the real provider. Everything else goes to the real server.
+func withHolderRevocation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != persona.HolderRevocationPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var body persona.HolderRevocationJSON
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&body); err != nil {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		cred, err := coreid.FromJSON(body.Credential)
+		if err != nil {
+			http.Error(w, "bad credential", http.StatusBadRequest)
+			return
+		}
+		s, err := zk.ParseHex(body.Opening)
+		if err != nil || zk.Commit(s) != cred.Commitment {
+			http.Error(w, "bad opening", http.StatusForbidden)
+			return
+		}
+		kb, _ := hex.DecodeString(body.ProviderKey)
+		sig, _ := hex.DecodeString(body.Signature)
+		pk, err := zk.ParsePublicKey(kb)
+		if err != nil || pk.Verify(cred.Message(), sig) != nil {
+			http.Error(w, "bad signature", http.StatusForbidden)
+			return
+		}
+		if err := env.srv.Provider.Revoke(r.Context(), cred.RevNonce, "holder"); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"revoked":true}`))
+	})
+}
+
+// TestWalletRevoke revokes the core identity from a copy of the wallet
+// (the other copy standing for the lost device) and checks that the lost
+// copy can no longer derive a persona.
+func TestWalletRevoke(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	lost := newWallet(t)
+	out := filepath.Join(t.TempDir(), "backup.json")
+	ok(t, lost, "export", "--out", out)
+	here := filepath.Join(t.TempDir(), "here")
+	ok(t, here, "import", "--backup", out)
+
+	fails(t, here, "--yes", "revoke")
+	r := ok(t, here, "revoke", "--yes", "--json")
+	require.Equal(t, []string{"revoked", "server"}, keys(t, r.stdout))
+	fails(t, here, "already revoked", "revoke", "--yes")
+	fails(t, here, "revoked", "persona", "new", "--scope", "x", "--keys", env.keys)
+	r = ok(t, here, "credentials", "--json")
+	require.Contains(t, r.stdout, `"state": "revoked"`)
+	// The lost copy does not know, but the provider's revocation tree does.
+	fails(t, lost, "has been revoked", "persona", "new", "--scope", "x", "--keys", env.keys)
+}
