@@ -134,4 +134,3 @@ func RestoreBackup(dir string, data []byte) (int, error) {
 	}
 	return len(names), nil
 }
-

@@ -66,7 +66,7 @@ or a prompt.`,
 	return cmd
 }
 
-func (e *walletEnv) out() io.Writer { return e.cmd.OutOrStdout() }
+func (e *walletEnv) out() io.Writer  { return e.cmd.OutOrStdout() }
 func (e *walletEnv) errw() io.Writer { return e.cmd.ErrOrStderr() }
 
 // say prints human output (nothing in --json mode).
