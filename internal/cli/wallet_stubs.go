@@ -2,6 +2,5 @@ package cli
 
 import "github.com/spf13/cobra"
 
-func newWalletRecoveryCmd(e *walletEnv) *cobra.Command { return &cobra.Command{Use: "recovery"} }
 func newWalletTransferCmd(e *walletEnv) *cobra.Command { return &cobra.Command{Use: "transfer"} }
 func newWalletUICmd(e *walletEnv) *cobra.Command       { return &cobra.Command{Use: "ui"} }

@@ -411,3 +411,64 @@ func TestWalletRevoke(t *testing.T) {
 	// The lost copy does not know, but the provider's revocation tree does.
 	fails(t, lost, "has been revoked", "persona", "new", "--scope", "x", "--keys", env.keys)
 }
+
+// TestWalletRecovery: five guardians, any three recover the wallet on a
+// new device; two cannot; an altered share is refused. The recovered
+// wallet derives the same pseudonym.
+func TestWalletRecovery(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	dir := newWallet(t)
+	r := ok(t, dir, "persona", "new", "--scope", "bank.example", "--keys", env.keys, "--json")
+	var before map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &before))
+
+	tmp := t.TempDir()
+	var pubs []string
+	for i := 1; i <= 5; i++ {
+		k := filepath.Join(tmp, fmt.Sprintf("guardian-%d.key", i))
+		ok(t, tmp, "recovery", "guardian-key", "--out", k)
+		pubs = append(pubs, "--guardian-key", k+".pub")
+	}
+	fails(t, dir, "3-of-5 needs 5", append([]string{"recovery", "split", "--guardians", "3-of-5", "--out", filepath.Join(tmp, "x")}, pubs[:8]...)...)
+	fails(t, dir, "write k-of-n", "recovery", "split", "--guardians", "1-of-5")
+	r = ok(t, dir, append([]string{"recovery", "split", "--guardians", "3-of-5", "--out", filepath.Join(tmp, "shares"), "--json"}, pubs...)...)
+	require.Equal(t, []string{"count", "shares", "threshold"}, keys(t, r.stdout))
+
+	device := filepath.Join(tmp, "device.key")
+	ok(t, tmp, "recovery", "guardian-key", "--out", device)
+	open := func(i int) string {
+		out := filepath.Join(tmp, fmt.Sprintf("opened-%d.json", i))
+		ok(t, tmp, "recovery", "open", "--share", filepath.Join(tmp, "shares", fmt.Sprintf("share-%d.json", i)),
+			"--guardian-key", filepath.Join(tmp, fmt.Sprintf("guardian-%d.key", i)), "--to", device+".pub", "--out", out)
+		return out
+	}
+	// Guardian 2 cannot open guardian 1's share.
+	fails(t, tmp, "not to", "recovery", "open", "--share", filepath.Join(tmp, "shares", "share-1.json"),
+		"--guardian-key", filepath.Join(tmp, "guardian-2.key"), "--to", device+".pub", "--out", filepath.Join(tmp, "nope"))
+	s1, s3, s5 := open(1), open(3), open(5)
+
+	t.Setenv("MUSTARD_PIN", "the new device's passphrase")
+	restored := filepath.Join(tmp, "restored")
+	fails(t, restored, "needs 3", "recovery", "restore", "--software", "--key", device, "--share", s1, "--share", s3)
+	// An altered share.
+	b, err := os.ReadFile(s3)
+	require.NoError(t, err)
+	var sh map[string]any
+	require.NoError(t, json.Unmarshal(b, &sh))
+	sh["x"] = 2
+	altered := filepath.Join(tmp, "altered.json")
+	bb, _ := json.Marshal(sh)
+	require.NoError(t, os.WriteFile(altered, bb, 0o600))
+	fails(t, restored, "altered", "recovery", "restore", "--software", "--key", device, "--share", s1, "--share", altered, "--share", s5)
+	_, err = os.Stat(filepath.Join(restored, "wallet.json"))
+	require.True(t, os.IsNotExist(err), "a failed restore left a wallet")
+
+	r = ok(t, restored, "recovery", "restore", "--software", "--key", device, "--share", s1, "--share", s3, "--share", s5, "--json")
+	require.Equal(t, []string{"keystore", "shares", "wallet"}, keys(t, r.stdout))
+	r = ok(t, restored, "credentials", "--json")
+	require.Contains(t, r.stdout, `"kind": "core"`)
+	r = ok(t, restored, "persona", "new", "--scope", "bank.example", "--keys", env.keys, "--json")
+	var after map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &after))
+	require.Equal(t, before["pseudonym"], after["pseudonym"], "the recovered core secret is the same")
+}
