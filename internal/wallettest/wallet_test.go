@@ -15,8 +15,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -471,4 +473,79 @@ func TestWalletRecovery(t *testing.T) {
 	var after map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &after))
 	require.Equal(t, before["pseudonym"], after["pseudonym"], "the recovered core secret is the same")
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startSend runs `transfer send` in the background and returns the
+// receive command it prints, and a channel with its result.
+func startSend(t *testing.T, dir string, args ...string) ([]string, <-chan result) {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	done := make(chan result, 1)
+	go func() {
+		code := cli.Main(context.Background(), append([]string{"wallet", "--wallet", dir, "transfer", "send"}, args...), &stdout, &stderr)
+		done <- result{code, stdout.String(), stderr.String()}
+	}()
+	re := regexp.MustCompile(`transfer receive --from (\S+) --code (\S+)`)
+	var m []string
+	require.Eventually(t, func() bool {
+		m = re.FindStringSubmatch(stdout.String())
+		return m != nil
+	}, 30*time.Second, 20*time.Millisecond, "send did not start: %s %s", stdout.String(), stderr.String())
+	return []string{"transfer", "receive", "--from", m[1], "--code", m[2]}, done
+}
+
+// TestWalletTransfer moves a wallet whose secret the TPM simulator seals to
+// a new device with a software keystore; the old copy is deleted. A wrong
+// code moves nothing.
+func TestWalletTransfer(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	old := filepath.Join(t.TempDir(), "old")
+	ok(t, old, "init", "--tpm-sim")
+	ok(t, old, "enroll", "--credential", sourceFile(t, map[string]any{"birthdate": "1970-07-07"}), "--server", env.base)
+
+	// A wrong code: both sides fail, nothing arrives, the old wallet stays.
+	recv, done := startSend(t, old)
+	recv[len(recv)-1] = "00000-00000"
+	newDir := filepath.Join(t.TempDir(), "new")
+	fails(t, newDir, "code does not match", append(recv, "--software")...)
+	r := <-done
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "code does not match")
+	_, err := os.Stat(filepath.Join(newDir, "wallet.json"))
+	require.True(t, os.IsNotExist(err))
+	ok(t, old, "status")
+
+	recv, done = startSend(t, old)
+	r = ok(t, newDir, append(recv, "--software", "--json")...)
+	require.Equal(t, []string{"keystore", "sas", "wallet"}, keys(t, r.stdout))
+	var got map[string]string
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	sent := <-done
+	require.Equal(t, 0, sent.code, sent.stderr)
+	require.Contains(t, sent.stdout, "must show "+got["sas"])
+	require.Contains(t, sent.stdout, "deleted")
+
+	fails(t, old, "mustard wallet init", "status")
+	r = ok(t, newDir, "credentials", "--json")
+	require.Contains(t, r.stdout, `"kind": "core"`)
+	r = ok(t, newDir, "audit")
+	require.Contains(t, r.stdout, "received")
 }
