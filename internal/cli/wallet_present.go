@@ -71,38 +71,16 @@ wallet sends the presentation there; otherwise it prints it.`,
 					return errors.New("declined: nothing was shared")
 				}
 			}
-			key, err := jwk.ParseKey(rec.Key)
+			out, err := presentPersona(ctx, u, req, rec)
 			if err != nil {
-				return fmt.Errorf("the key of persona %s is unreadable: %w", rec.ID, err)
+				return err
 			}
-			tok, err := sdjwt.Parse(rec.Credential)
-			if err != nil {
-				return fmt.Errorf("the credential of persona %s is unreadable: %w", rec.ID, err)
-			}
-			vp, err := tok.Present(sdjwt.PresentRequest{Disclose: req.Claims, Audience: req.Audience, Nonce: req.Nonce}, key)
-			if err != nil {
-				return fmt.Errorf("cannot present persona %s: %w", rec.ID, err)
-			}
-			out := presentJSON{Persona: rec.ID, Scope: rec.Scope, Audience: req.Audience, Disclosed: append([]string{}, req.Claims...)}
-			if req.ResponseURI == "" {
-				out.Presentation = vp
-				_ = u.Audit(persona.AuditEntry{Event: "present", Persona: rec.ID, Scope: rec.Scope, Audience: req.Audience, Disclosed: req.Claims, Outcome: "printed"})
-				return e.emit(out, func(w io.Writer) { fmt.Fprintln(w, vp) })
-			}
-			c := &persona.Client{BaseURL: req.ResponseURI, HTTP: httpClient()}
-			var verdict verifier.VerdictJSON
-			err = c.Post(ctx, "", verifier.VerifyJSON{Presentation: vp, Audience: req.Audience, Scope: rec.Scope, Nonce: req.Nonce, MinGrade: req.MinGrade, RequiredClaims: req.Claims}, &verdict)
-			outcome := "accepted"
-			if err != nil {
-				outcome = "refused"
-			}
-			_ = u.Audit(persona.AuditEntry{Event: "present", Persona: rec.ID, Scope: rec.Scope, Audience: req.Audience, Disclosed: req.Claims, Outcome: outcome})
-			if err != nil {
-				return fmt.Errorf("%s refused the presentation: %w", req.ResponseURI, err)
-			}
-			out.SentTo, out.Accepted = req.ResponseURI, verdict.Valid
 			return e.emit(out, func(w io.Writer) {
-				fmt.Fprintf(w, "Sent to %s: accepted.\n", req.ResponseURI)
+				if out.SentTo == "" {
+					fmt.Fprintln(w, out.Presentation)
+					return
+				}
+				fmt.Fprintf(w, "Sent to %s: accepted.\n", out.SentTo)
 			})
 		},
 	}
@@ -119,6 +97,43 @@ type presentJSON struct {
 	Presentation string   `json:"presentation,omitempty"`
 	SentTo       string   `json:"sent_to,omitempty"`
 	Accepted     bool     `json:"accepted"`
+}
+
+// presentPersona makes a key-bound presentation of rec for req, sends it
+// to the request's response_uri if it has one, and records it in the audit
+// trail.
+func presentPersona(ctx context.Context, u *persona.Unlocked, req *persona.PresentationRequest, rec *persona.Record) (*presentJSON, error) {
+	key, err := jwk.ParseKey(rec.Key)
+	if err != nil {
+		return nil, fmt.Errorf("the key of persona %s is unreadable: %w", rec.ID, err)
+	}
+	tok, err := sdjwt.Parse(rec.Credential)
+	if err != nil {
+		return nil, fmt.Errorf("the credential of persona %s is unreadable: %w", rec.ID, err)
+	}
+	vp, err := tok.Present(sdjwt.PresentRequest{Disclose: req.Claims, Audience: req.Audience, Nonce: req.Nonce}, key)
+	if err != nil {
+		return nil, fmt.Errorf("cannot present persona %s: %w", rec.ID, err)
+	}
+	out := &presentJSON{Persona: rec.ID, Scope: rec.Scope, Audience: req.Audience, Disclosed: append([]string{}, req.Claims...)}
+	if req.ResponseURI == "" {
+		out.Presentation = vp
+		_ = u.Audit(persona.AuditEntry{Event: "present", Persona: rec.ID, Scope: rec.Scope, Audience: req.Audience, Disclosed: req.Claims, Outcome: "printed"})
+		return out, nil
+	}
+	c := &persona.Client{BaseURL: req.ResponseURI, HTTP: httpClient()}
+	var verdict verifier.VerdictJSON
+	err = c.Post(ctx, "", verifier.VerifyJSON{Presentation: vp, Audience: req.Audience, Scope: rec.Scope, Nonce: req.Nonce, MinGrade: req.MinGrade, RequiredClaims: req.Claims}, &verdict)
+	outcome := "accepted"
+	if err != nil {
+		outcome = "refused"
+	}
+	_ = u.Audit(persona.AuditEntry{Event: "present", Persona: rec.ID, Scope: rec.Scope, Audience: req.Audience, Disclosed: req.Claims, Outcome: outcome})
+	if err != nil {
+		return nil, fmt.Errorf("%s refused the presentation: %w", req.ResponseURI, err)
+	}
+	out.SentTo, out.Accepted = req.ResponseURI, verdict.Valid
+	return out, nil
 }
 
 // loadRequest reads a presentation request from a link, a URL serving it,

@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -548,4 +550,80 @@ func TestWalletTransfer(t *testing.T) {
 	require.Contains(t, r.stdout, `"kind": "core"`)
 	r = ok(t, newDir, "audit")
 	require.Contains(t, r.stdout, "received")
+}
+
+// TestWalletUI serves the wallet page, reads it as a browser would, and
+// approves a presentation request through its forms.
+func TestWalletUI(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	dir := newWallet(t)
+	ok(t, dir, "persona", "new", "--scope", "shop.example", "--predicate", "age>=18", "--keys", env.keys)
+	fails(t, dir, "only on loopback", "ui", "--addr", "0.0.0.0:0")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"wallet", "--wallet", dir, "ui"}, &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		require.Equal(t, 0, <-done, stderr.String())
+	}()
+	re := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/\?token=(\w+)`)
+	var m []string
+	require.Eventually(t, func() bool { m = re.FindStringSubmatch(stdout.String()); return m != nil }, 30*time.Second, 20*time.Millisecond, stderr.String())
+	base := m[1]
+
+	get := func(c *http.Client, u string) (int, string) {
+		resp, err := c.Get(u)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// Without the token: nothing.
+	code, _ := get(http.DefaultClient, base+"/")
+	require.Equal(t, http.StatusForbidden, code)
+	code, _ = get(http.DefaultClient, base+"/?token=wrong")
+	require.Equal(t, http.StatusForbidden, code)
+	// Another Host (DNS rebinding): refused even with the token.
+	req, _ := http.NewRequest(http.MethodGet, m[0], nil)
+	req.Host = "evil.example"
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusMisdirectedRequest, resp.StatusCode)
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	code, page := get(browser, m[0])
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "shop.example")
+	require.Contains(t, page, "age&gt;=18")
+	require.Contains(t, page, "grade <b>high</b>")
+	require.NotContains(t, page, "<script")
+	csrf := regexp.MustCompile(`name="csrf" value="(\w+)"`).FindStringSubmatch(page)[1]
+
+	post := func(path string, form url.Values) (int, string) {
+		resp, err := browser.PostForm(base+path, form)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	preq := presentationRequest(t, "https://shop.example", "age_over_18")
+	code, _ = post("/review", url.Values{"request": {preq}, "csrf": {"forged"}})
+	require.Equal(t, http.StatusForbidden, code)
+	code, page = post("/review", url.Values{"request": {preq}, "csrf": {csrf}})
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "<b>https://shop.example</b> asks for your <b>shop.example</b> persona")
+	require.Contains(t, page, "<b>age_over_18</b>")
+	code, page = post("/approve", url.Values{"request": {preq}, "csrf": {csrf}})
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "accepted", page)
+	require.Contains(t, page, "<td>present</td>")
+	code, page = post("/review", url.Values{"request": {"nonsense"}, "csrf": {csrf}})
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "bad presentation request")
 }
