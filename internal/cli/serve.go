@@ -15,28 +15,33 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var data, addr string
+	var data, addr, publicURL string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the core-identity provider, the issuer and the verification API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out)})
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %v (choose another with --addr)", addr, err)
 			}
-			fmt.Fprintf(out, "mustard is serving on http://%s (data in %s)\n", ln.Addr(), data)
+			defer ln.Close()
+			if publicURL == "" {
+				publicURL = "http://" + ln.Addr().String()
+			}
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out), PublicURL: publicURL})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			fmt.Fprintf(out, "mustard is serving on http://%s as %s (data in %s)\n", ln.Addr(), publicURL, data)
 			return serveUntilDone(cmd.Context(), srv.Handler(), ln, out)
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "./mustard-data", "data directory")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&publicURL, "public-url", "", "the URL clients reach this server at, the OpenID Provider's issuer (default http://<addr>)")
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/oidc"
 	"github.com/mustard-id/mustard/verifier"
 )
 
@@ -40,6 +41,12 @@ func (s *Server) routes() http.Handler {
 			"public_inputs": s.Keys.CCS.GetNbPublicVariables() - 1, "development": s.Keys.Development,
 		})
 	})
+	if s.OIDC != nil {
+		op := s.OIDC.Handler()
+		for _, pattern := range oidc.Routes {
+			mux.Handle(pattern, op)
+		}
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		problem.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -31,6 +31,7 @@ import (
 	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/issuer"
+	"github.com/mustard-id/mustard/oidc"
 	"github.com/mustard-id/mustard/verifier"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -44,6 +45,13 @@ type Options struct {
 	Passphrase string
 	Progress   zk.Progress
 	Now        func() time.Time
+	// PublicURL is the base URL clients reach this server at: the OpenID
+	// Provider's issuer identifier. Empty leaves the OpenID Provider out.
+	PublicURL string
+	// RegistrationToken is the initial access token for OIDC dynamic
+	// client registration; empty means MUSTARD_OIDC_REGISTRATION_TOKEN,
+	// and failing that a development token kept in the data directory.
+	RegistrationToken string
 }
 
 // SampleSourceID is the issuer identifier of the sample government issuer
@@ -60,6 +68,9 @@ type Server struct {
 	Provider   *coreid.Provider
 	Issuer     *issuer.Issuer
 	Verifier   *verifier.Verifier
+	OIDC       *oidc.Provider // nil without a PublicURL
+	// RegistrationToken is the OIDC initial access token in force.
+	RegistrationToken string
 	// SampleSource is the sample government issuer's private key
 	// (development frameworks only): the demo uses it to issue source
 	// credentials.
@@ -69,11 +80,21 @@ type Server struct {
 
 // secrets is the sealed key bundle.
 type secrets struct {
-	Provider     []byte          `json:"provider"`      // EdDSA (BN254) core-credential key
-	TagKey       []byte          `json:"tag_key"`       // uniqueness-tag HMAC key
-	Issuer       json.RawMessage `json:"issuer"`        // ES256 persona-credential key (JWK)
-	Governance   json.RawMessage `json:"governance"`    // Ed25519 framework key (JWK)
-	SampleSource json.RawMessage `json:"sample_source"` // ES256 sample government issuer (JWK)
+	Provider     []byte          `json:"provider"`               // EdDSA (BN254) core-credential key
+	TagKey       []byte          `json:"tag_key"`                // uniqueness-tag HMAC key
+	Issuer       json.RawMessage `json:"issuer"`                 // ES256 persona-credential key (JWK)
+	Governance   json.RawMessage `json:"governance"`             // Ed25519 framework key (JWK)
+	SampleSource json.RawMessage `json:"sample_source"`          // ES256 sample government issuer (JWK)
+	OIDC         json.RawMessage `json:"oidc,omitempty"`         // ES256 ID token key (JWK)
+	OIDCSecret   []byte          `json:"oidc_secret,omitempty"`  // HMAC key of codes and tokens
+	OIDCRetired  []retiredKey    `json:"oidc_retired,omitempty"` // earlier ID token keys, still published
+}
+
+// retiredKey is a signing key taken out of service at a time; it stays
+// published until what it signed has expired.
+type retiredKey struct {
+	Key       json.RawMessage `json:"key"`
+	RetiredAt int64           `json:"retired_at"`
 }
 
 // Open opens (creating on first start) the data directory.
@@ -162,6 +183,11 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	}
 	if s.Verifier, err = verifier.New(verifier.Config{Issuers: issuers, Now: opts.Now}); err != nil {
 		return err
+	}
+	if opts.PublicURL != "" {
+		if err := s.openOIDC(ctx, opts, pass, sec); err != nil {
+			return err
+		}
 	}
 	s.handler = s.routes()
 	return nil
@@ -274,32 +300,38 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 	if sec.Governance, err = json.Marshal(gk); err != nil {
 		return nil, err
 	}
+	if err := s.sealSecrets(ctx, pass, &sec); err != nil {
+		return nil, err
+	}
+	return &sec, nil
+}
+
+// sealSecrets writes the key bundle, envelope-encrypted.
+func (s *Server) sealSecrets(ctx context.Context, pass []byte, sec *secrets) error {
+	ks := keystore.NewSoftware()
 	plain, err := json.Marshal(sec)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer clear(plain)
 	// Envelope: a random data key sealed by the keystore encrypts the bundle.
 	dek := make([]byte, 32)
 	if _, err := rand.Read(dek); err != nil {
-		return nil, err
+		return err
 	}
 	defer clear(dek)
 	sealedDEK, err := ks.Seal(dek, pass)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	box, err := sealBox(dek, plain)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.Store.PutSecret(ctx, "keys.dek", sealedDEK); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.Store.PutSecret(ctx, "keys", box); err != nil {
-		return nil, err
-	}
-	return &sec, nil
+	return s.Store.PutSecret(ctx, "keys", box)
 }
 
 func newECKey() (json.RawMessage, error) {

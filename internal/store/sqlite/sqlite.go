@@ -23,7 +23,10 @@ var (
 )
 
 // Store is a SQLite database.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db    *sql.DB
+	oauth oauthState
+}
 
 const schema = `
 CREATE TABLE IF NOT EXISTS identities (
@@ -66,11 +69,18 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; serialize here rather than retry
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: migrate: %w", err)
+	for _, sch := range []string{schema, oauthSchema} {
+		if _, err := db.Exec(sch); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: migrate: %w", err)
+		}
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db}
+	if err := st.oauth.prepare(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // Close closes the database.
