@@ -370,6 +370,7 @@ type Record struct {
 	Issuer      string          `json:"issuer"`
 	StatusIndex int64           `json:"status_index"`
 	Expiry      int64           `json:"exp"`
+	Grade       string          `json:"grade,omitempty"` // the grade the persona proves
 	Predicates  []string        `json:"predicates,omitempty"`
 	Disclosed   []string        `json:"disclosed,omitempty"`
 	Created     time.Time       `json:"created"`

@@ -86,73 +86,15 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 			}
 			defer done()
 			ctx := cmd.Context()
-			c, fw, err := walletFramework(ctx, u)
-			if err != nil {
-				return err
-			}
 			if old, err := u.Persona(scope); err == nil && !replace {
 				return fmt.Errorf("you already have a persona for %s (%s): pass --replace to get a new credential for it", scope, old.ID)
 			} else if err != nil && !errors.Is(err, persona.ErrUnknownPerson) {
 				return err
 			}
-			grade := u.Wallet.Core.Credential.Grade
-			if u.Meta.Keystore == keystore.KindSoftware {
-				// A secret no TPM protects is a lower grade, whatever the
-				// source's: the wallet does not claim more for it.
-				grade = min(grade, zk.GradeSubstantial)
-			}
-			if minGrade != "" {
-				if grade, err = zk.ParseGrade(minGrade); err != nil {
-					return &usageError{"--min-grade must be low, substantial or high"}
-				}
-			}
-			keys, err := e.provingKeys(ctx, c, keysDir)
+			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir})
 			if err != nil {
 				return err
 			}
-			nonce, err := c.Nonce(ctx, scope)
-			if err != nil {
-				return fmt.Errorf("the issuer gave no nonce: %w", err)
-			}
-			snap, err := c.Revocations(ctx)
-			if err != nil {
-				return fmt.Errorf("cannot fetch the revocation snapshot: %w", err)
-			}
-			key, err := persona.NewPersonaKey()
-			if err != nil {
-				return err
-			}
-			var proof *circuit.ProofJSON
-			start := time.Now()
-			err = e.withProgress("proving", func() error {
-				proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, persona.Query{Scope: scope, Nonce: nonce, MinGrade: grade, Predicates: preds, Disclose: disclose, Now: now})
-				return err
-			})
-			if err != nil {
-				return keystoreHelp(err)
-			}
-			proving := time.Since(start)
-			iss, err := c.Issue(ctx, u.Meta.Issuer, proof, key)
-			if err != nil {
-				return fmt.Errorf("the issuer refused the persona: %w", err)
-			}
-			if err := checkIssued(ctx, fw, u.Meta.Issuer, iss.Credential, key); err != nil {
-				return err
-			}
-			kj, err := json.Marshal(key)
-			if err != nil {
-				return err
-			}
-			rec := &persona.Record{ID: persona.NewID(), Scope: scope, Pseudonym: iss.Pseudonym, Key: kj, Credential: iss.Credential, Format: iss.Format,
-				Issuer: u.Meta.Issuer, StatusIndex: iss.StatusIndex, Expiry: iss.Expiry, Predicates: preds, Disclosed: disclose, Created: time.Now().UTC().Truncate(time.Second)}
-			old, _ := u.Persona(scope)
-			if err := u.SavePersona(rec); err != nil {
-				return err
-			}
-			if old != nil {
-				_ = u.DeletePersona(old.ID)
-			}
-			_ = u.Audit(persona.AuditEntry{Event: "persona", Persona: rec.ID, Scope: scope, Audience: u.Meta.Issuer, Disclosed: disclose, Outcome: "issued"})
 			out := struct {
 				personaJSON
 				ProvingMS int64 `json:"proving_ms"`
@@ -175,6 +117,89 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	f.StringVar(&keysDir, "keys", "", "directory of the persona circuit's proving key (default $MUSTARD_ZK_KEYS, else WALLET/zk)")
 	f.BoolVar(&replace, "replace", false, "replace the persona you already have for this scope")
 	return cmd
+}
+
+// deriveSpec is what a new persona proves.
+type deriveSpec struct {
+	scope           string
+	preds, disclose []string
+	minGrade        string // "" means the wallet's own grade
+	keysDir         string
+}
+
+// walletGrade is the grade the wallet's personas prove by default: the
+// core credential's, but at most substantial when no TPM protects the
+// secret (whatever the source's grade, the wallet does not claim more).
+func walletGrade(u *persona.Unlocked) uint64 {
+	g := u.Wallet.Core.Credential.Grade
+	if u.Meta.Keystore == keystore.KindSoftware {
+		g = min(g, zk.GradeSubstantial)
+	}
+	return g
+}
+
+// derivePersona proves a persona for spec, has the issuer issue its
+// credential, checks it, and stores it (replacing any persona for the same
+// scope).
+func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin []byte, spec deriveSpec) (*persona.Record, time.Duration, error) {
+	c, fw, err := walletFramework(ctx, u)
+	if err != nil {
+		return nil, 0, err
+	}
+	grade := walletGrade(u)
+	if spec.minGrade != "" {
+		if grade, err = zk.ParseGrade(spec.minGrade); err != nil {
+			return nil, 0, &usageError{"the minimum grade must be low, substantial or high"}
+		}
+	}
+	keys, err := e.provingKeys(ctx, c, spec.keysDir)
+	if err != nil {
+		return nil, 0, err
+	}
+	nonce, err := c.Nonce(ctx, spec.scope)
+	if err != nil {
+		return nil, 0, fmt.Errorf("the issuer gave no nonce: %w", err)
+	}
+	snap, err := c.Revocations(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cannot fetch the revocation snapshot: %w", err)
+	}
+	key, err := persona.NewPersonaKey()
+	if err != nil {
+		return nil, 0, err
+	}
+	var proof *circuit.ProofJSON
+	start := time.Now()
+	err = e.withProgress("proving", func() error {
+		proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, persona.Query{Scope: spec.scope, Nonce: nonce, MinGrade: grade, Predicates: spec.preds, Disclose: spec.disclose, Now: time.Now()})
+		return err
+	})
+	if err != nil {
+		return nil, 0, keystoreHelp(err)
+	}
+	proving := time.Since(start)
+	iss, err := c.Issue(ctx, u.Meta.Issuer, proof, key)
+	if err != nil {
+		return nil, 0, fmt.Errorf("the issuer refused the persona: %w", err)
+	}
+	if err := checkIssued(ctx, fw, u.Meta.Issuer, iss.Credential, key); err != nil {
+		return nil, 0, err
+	}
+	kj, err := json.Marshal(key)
+	if err != nil {
+		return nil, 0, err
+	}
+	rec := &persona.Record{ID: persona.NewID(), Scope: spec.scope, Pseudonym: iss.Pseudonym, Key: kj, Credential: iss.Credential, Format: iss.Format,
+		Issuer: u.Meta.Issuer, StatusIndex: iss.StatusIndex, Expiry: iss.Expiry, Grade: zk.GradeName(grade), Predicates: spec.preds, Disclosed: spec.disclose, Created: time.Now().UTC().Truncate(time.Second)}
+	old, _ := u.Persona(spec.scope)
+	if err := u.SavePersona(rec); err != nil {
+		return nil, 0, err
+	}
+	if old != nil {
+		_ = u.DeletePersona(old.ID)
+	}
+	_ = u.Audit(persona.AuditEntry{Event: "persona", Persona: rec.ID, Scope: spec.scope, Audience: u.Meta.Issuer, Disclosed: spec.disclose, Outcome: "issued"})
+	return rec, proving, nil
 }
 
 func attrNames() string {

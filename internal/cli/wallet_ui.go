@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net"
@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mustard-id/mustard/persona"
+	"github.com/mustard-id/mustard/verifier"
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -31,7 +32,7 @@ and approved. It listens on loopback only, and answers only to the link it
 prints (which carries a one-time access token) until stopped with Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			u, _, done, err := e.unlock()
+			u, pin, done, err := e.unlock()
 			if err != nil {
 				return err
 			}
@@ -47,7 +48,7 @@ prints (which carries a one-time access token) until stopped with Ctrl-C.`,
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %w", addr, err)
 			}
-			ui, err := newWalletPage(u, ln.Addr().String())
+			ui, err := newWalletPage(e, u, pin, ln.Addr().String())
 			if err != nil {
 				return err
 			}
@@ -73,18 +74,20 @@ prints (which carries a one-time access token) until stopped with Ctrl-C.`,
 // walletPage serves the wallet's page for one unlocked wallet.
 type walletPage struct {
 	mu    sync.Mutex // one wallet operation at a time
+	e     *walletEnv
 	u     *persona.Unlocked
+	pin   []byte
 	host  string // the only Host header accepted: blocks DNS rebinding
 	token string // the access token, in the link and then a cookie
 	csrf  string // the form token
 }
 
-func newWalletPage(u *persona.Unlocked, host string) (*walletPage, error) {
+func newWalletPage(e *walletEnv, u *persona.Unlocked, pin []byte, host string) (*walletPage, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
-	p := &walletPage{u: u, host: host, token: hex.EncodeToString(b[:16]), csrf: hex.EncodeToString(b[16:])}
+	p := &walletPage{e: e, u: u, pin: pin, host: host, token: hex.EncodeToString(b[:16]), csrf: hex.EncodeToString(b[16:])}
 	return p, nil
 }
 
@@ -113,7 +116,7 @@ func (p *walletPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == "/":
 		p.index(w, r, nil)
 	case r.Method == http.MethodPost && (r.URL.Path == "/review" || r.URL.Path == "/approve"):
-		r.Body = http.MaxBytesReader(w, r.Body, 2*persona.MaxRequestSize)
+		r.Body = http.MaxBytesReader(w, r.Body, 4*verifier.MaxRequest)
 		if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(p.csrf)) != 1 {
 			http.Error(w, "stale form: reload the page", http.StatusForbidden)
 			return
@@ -131,7 +134,7 @@ type pageData struct {
 	Personas    []personaJSON
 	Credentials []credentialJSON
 	Audit       []persona.AuditEntry
-	Request     *persona.PresentationRequest
+	Request     *verifier.PresentationRequest
 	RequestText string
 	Persona     *personaJSON
 	Result      string
@@ -181,44 +184,41 @@ func (p *walletPage) fill(d *pageData) error {
 }
 
 // request reviews (approve false) or answers (approve true) a pasted
-// presentation request.
+// presentation request. The review page carries the fetched request
+// document itself, so that approving does not fetch it again.
 func (p *walletPage) request(w http.ResponseWriter, r *http.Request, approve bool) {
-	d := &pageData{RequestText: r.PostFormValue("request")}
-	req, err := persona.ParsePresentationRequest(d.RequestText)
+	d := &pageData{}
+	text := strings.TrimSpace(r.PostFormValue("request"))
+	if !strings.HasPrefix(text, "{") && !strings.HasPrefix(text, verifier.DeepLinkScheme+":") && !strings.HasPrefix(text, "http") {
+		d.Error = "bad presentation request: paste a mustard://present link, its URL, or the request document"
+		p.index(w, r, d)
+		return
+	}
+	req, err := loadRequest(r.Context(), nil, text)
 	if err != nil {
 		d.Error = err.Error()
 		p.index(w, r, d)
 		return
 	}
-	d.Request = req
-	p.mu.Lock()
-	rec, err := p.u.Persona(req.Scope)
-	p.mu.Unlock()
-	if errors.Is(err, persona.ErrUnknownPerson) {
-		d.Error = fmt.Sprintf("You have no persona for %s: make one with mustard wallet persona new --scope %s", req.Scope, req.Scope)
-		p.index(w, r, d)
-		return
-	}
-	if err != nil {
-		d.Error = err.Error()
-		p.index(w, r, d)
-		return
-	}
-	pj := toPersonaJSON(rec)
-	d.Persona = &pj
-	if approve {
+	if !approve {
+		doc, _ := json.Marshal(req)
+		d.Request, d.RequestText = req, string(doc)
 		p.mu.Lock()
-		out, err := presentPersona(r.Context(), p.u, req, rec)
-		p.mu.Unlock()
-		switch {
-		case err != nil:
-			d.Error = err.Error()
-		case out.SentTo != "":
-			d.Result = fmt.Sprintf("Sent to %s: accepted.", out.SentTo)
-		default:
-			d.Result = out.Presentation
+		if rec, err := p.u.Persona(req.Scope); err == nil {
+			pj := toPersonaJSON(rec)
+			d.Persona = &pj
 		}
-		d.Request = nil
+		p.mu.Unlock()
+		p.index(w, r, d)
+		return
+	}
+	p.mu.Lock()
+	out, err := p.e.answer(r.Context(), p.u, p.pin, req, true, "")
+	p.mu.Unlock()
+	if err != nil {
+		d.Error = err.Error()
+	} else {
+		d.Result = fmt.Sprintf("Shared your %s persona with %s: accepted.", out.Scope, out.Audience)
 	}
 	p.index(w, r, d)
 }
@@ -250,9 +250,9 @@ textarea{width:100%;min-height:5rem}.ask{border:2px solid #c90;padding:1rem}
 {{if .Status.Revoked}}<b>Your core identity is revoked.</b>{{end}}</p>
 
 {{with .Request}}<section class="ask"><h2>Presentation request</h2>
-<p><b>{{.Audience}}</b> asks for your <b>{{.Scope}}</b> persona{{if $.Persona}} ({{$.Persona.ID}}){{end}}.
-It will see: {{if .Claims}}<b>{{join .Claims}}</b>{{else}}only that you hold a persona{{end}}, and your pseudonym for {{.Scope}}.
-{{if .ResponseURI}}The answer goes to {{.ResponseURI}}.{{end}}</p>
+<p><b>{{if .ClientName}}{{.ClientName}} ({{.Audience}}){{else}}{{.Audience}}{{end}}</b> asks for your <b>{{.Scope}}</b> persona{{if $.Persona}} ({{$.Persona.ID}}){{else}} (you have none yet: approving derives one{{if .Predicates}} proving {{join .Predicates}}{{end}}){{end}}.
+It will see: {{if .RequiredClaims}}<b>{{join .RequiredClaims}}</b>{{else}}only that you hold a persona{{end}}, and your pseudonym for {{.Scope}}.
+The answer goes to {{.ResponseURI}}.</p>
 <form method="post" action="/approve"><input type="hidden" name="csrf" value="{{$.CSRF}}">
 <input type="hidden" name="request" value="{{$.RequestText}}">
 <button type="submit">Approve and share</button> <a href="/">Decline</a></form></section>{{end}}
@@ -269,7 +269,7 @@ It will see: {{if .Claims}}<b>{{join .Claims}}</b>{{else}}only that you hold a p
 
 <h2>Answer a presentation request</h2>
 <form method="post" action="/review"><input type="hidden" name="csrf" value="{{.CSRF}}">
-<label for="request">Paste the request (a mustard://present link or its JSON):</label>
+<label for="request">Paste the request (a mustard://present link, its URL, or the request document):</label>
 <textarea id="request" name="request" required></textarea>
 <button type="submit">Review</button></form>
 

@@ -138,16 +138,88 @@ func newWallet(t *testing.T) string {
 	return dir
 }
 
-// presentationRequest asks the verification API for a nonce and returns
-// the request a relying party would show as a QR code.
-func presentationRequest(t *testing.T, audience string, claims ...string) string {
+// relyingParty serves presentation request documents, as a relying party
+// (or the OpenID Provider's login page) does, and receives the wallet's
+// answers, which it verifies through the real verification API.
+type relyingParty struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	docs     map[string]*verifier.PresentationRequest
+	verdicts map[string]*verifier.VerdictJSON
+}
+
+func newRelyingParty(t *testing.T) *relyingParty {
+	rp := &relyingParty{docs: map[string]*verifier.PresentationRequest{}, verdicts: map[string]*verifier.VerdictJSON{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /request/{id}", func(w http.ResponseWriter, r *http.Request) {
+		rp.mu.Lock()
+		doc, ok := rp.docs[r.PathValue("id")]
+		rp.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", verifier.RequestMediaType)
+		_ = json.NewEncoder(w).Encode(doc)
+	})
+	mux.HandleFunc("POST /response/{id}", func(w http.ResponseWriter, r *http.Request) {
+		rp.mu.Lock()
+		doc, ok := rp.docs[r.PathValue("id")]
+		rp.mu.Unlock()
+		var body verifier.ResponseJSON
+		if !ok || json.NewDecoder(io.LimitReader(r.Body, 128<<10)).Decode(&body) != nil {
+			http.Error(w, "bad response", http.StatusBadRequest)
+			return
+		}
+		var verdict verifier.VerdictJSON
+		err := (&persona.Client{BaseURL: env.base}).Post(r.Context(), "/v1/presentations/verify", verifier.VerifyJSON{Presentation: body.Presentation,
+			Audience: doc.Audience, Scope: doc.Scope, Nonce: doc.Nonce, MinGrade: doc.MinGrade, RequiredClaims: doc.RequiredClaims}, &verdict)
+		if pe, ok := err.(*persona.ProblemError); ok {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(pe.Status)
+			_ = json.NewEncoder(w).Encode(pe.Body)
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		rp.mu.Lock()
+		rp.verdicts[r.PathValue("id")] = &verdict
+		rp.mu.Unlock()
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	rp.srv = httptest.NewServer(mux)
+	t.Cleanup(rp.srv.Close)
+	return rp
+}
+
+// request makes a request document with a fresh nonce from the
+// verification API and returns its id and deep link (the QR payload).
+func (rp *relyingParty) request(t *testing.T, doc verifier.PresentationRequest) (id, link string) {
 	t.Helper()
-	c := &persona.Client{BaseURL: env.base}
 	var preq verifier.PresentationRequestJSON
-	require.NoError(t, c.Post(context.Background(), "/v1/presentation-requests", verifier.RequestJSON{Audience: audience}, &preq))
-	q := url.Values{"nonce": {preq.Nonce}, "audience": {preq.Audience}, "claims": {strings.Join(claims, ",")},
-		"min_grade": {"substantial"}, "response_uri": {env.base + "/v1/presentations/verify"}}
-	return "mustard://present?" + q.Encode()
+	require.NoError(t, (&persona.Client{BaseURL: env.base}).Post(context.Background(), "/v1/presentation-requests", verifier.RequestJSON{Audience: doc.Audience}, &preq))
+	id = persona.NewID()
+	doc.Type, doc.Nonce = verifier.RequestType, preq.Nonce
+	doc.ResponseURI = rp.srv.URL + "/response/" + id
+	doc.ExpiresAt = time.Now().Add(5 * time.Minute)
+	rp.mu.Lock()
+	rp.docs[id] = &doc
+	rp.mu.Unlock()
+	return id, verifier.DeepLink(rp.srv.URL + "/request/" + id)
+}
+
+func (rp *relyingParty) verdict(id string) *verifier.VerdictJSON {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	return rp.verdicts[id]
+}
+
+// presentationRequest returns a deep link asking for the shop.example-style
+// persona of audience with claims.
+func presentationRequest(t *testing.T, rp *relyingParty, audience, scope string, claims ...string) (string, string) {
+	return rp.request(t, verifier.PresentationRequest{Audience: audience, Scope: scope, RequiredClaims: claims, MinGrade: "substantial", ClientName: "Test Shop"})
 }
 
 // TestWalletStory walks the wallet's whole life through the command line.
@@ -206,29 +278,46 @@ func TestWalletStory(t *testing.T) {
 	require.Contains(t, r.stdout, "KIND")
 
 	// A relying party's request, as its QR code carries it: the wallet
-	// answers the verification API directly.
-	req := presentationRequest(t, "https://shop.example", "age_over_18", "nationality")
-	r = ok(t, dir, "present", req, "--json")
+	// fetches it and posts the presentation to its response_uri.
+	rp := newRelyingParty(t)
+	id, link := presentationRequest(t, rp, "https://shop.example", "shop.example", "age_over_18", "nationality")
+	r = ok(t, dir, "present", link, "--json")
+	require.Equal(t, []string{"accepted", "audience", "client_name", "derived", "disclosed", "persona", "scope", "sent_to"}, keys(t, r.stdout))
 	var pres map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &pres))
 	require.Equal(t, true, pres["accepted"], r.stdout)
+	require.Equal(t, false, pres["derived"])
 	require.Equal(t, shop["id"], pres["persona"])
+	v := rp.verdict(id)
+	require.NotNil(t, v)
+	require.Equal(t, shop["pseudonym"], v.Pseudonym)
+	require.Equal(t, true, v.Claims["age_over_18"])
+	require.Equal(t, "528", fmt.Sprint(v.Claims["nationality"]), "ISO 3166 numeric for NL")
 	// The same request again: the nonce was used.
-	fails(t, dir, "refused", "present", req)
+	fails(t, dir, "refused", "present", link)
 
-	// A request in a file, without response_uri: the wallet prints the
-	// presentation, which verifies at the verification API.
-	c := &persona.Client{BaseURL: env.base}
-	var preq verifier.PresentationRequestJSON
-	require.NoError(t, c.Post(context.Background(), "/v1/presentation-requests", verifier.RequestJSON{Audience: "https://forum.example"}, &preq))
+	// The request document in a file.
+	_, link = presentationRequest(t, rp, "https://forum.example", "forum.example")
+	uri, err := verifier.RequestURIOf(link)
+	require.NoError(t, err)
+	doc, err := persona.FetchRequest(context.Background(), http.DefaultClient, uri)
+	require.NoError(t, err)
 	f := filepath.Join(t.TempDir(), "request.json")
-	require.NoError(t, os.WriteFile(f, []byte(fmt.Sprintf(`{"nonce":%q,"audience":%q}`, preq.Nonce, preq.Audience)), 0o600))
+	b, _ := json.Marshal(doc)
+	require.NoError(t, os.WriteFile(f, b, 0o600))
 	r = ok(t, dir, "present", f)
-	vp := strings.TrimSpace(r.stdout)
-	var verdict verifier.VerdictJSON
-	require.NoError(t, c.Post(context.Background(), "/v1/presentations/verify", verifier.VerifyJSON{Presentation: vp, Audience: preq.Audience, Scope: "forum.example", Nonce: preq.Nonce}, &verdict))
-	require.True(t, verdict.Valid)
-	require.Equal(t, list.Personas[0]["pseudonym"], verdict.Pseudonym)
+	require.Contains(t, r.stdout, "accepted")
+	require.Contains(t, r.stderr, "Test Shop (https://forum.example) asks for your forum.example persona")
+
+	// A site the wallet has no persona for, asking for a predicate: the
+	// wallet derives the persona first.
+	_, link = rp.request(t, verifier.PresentationRequest{Audience: "https://bar.example", Scope: "bar.example", Predicates: []string{"age>=18"}, RequiredClaims: []string{"age_over_18"}})
+	fails(t, dir, "no persona for bar.example", "present", link, "--no-derive")
+	r = ok(t, dir, "present", link, "--keys", env.keys, "--json")
+	require.Contains(t, r.stdout, `"derived": true`)
+	// Grade high from a software wallet: refused before anything is sent.
+	_, link = rp.request(t, verifier.PresentationRequest{Audience: "https://bank.example", Scope: "bank.example", MinGrade: "high"})
+	fails(t, dir, "at most substantial", "present", link, "--keys", env.keys)
 
 	// The audit trail says what was shown to whom.
 	r = ok(t, dir, "audit", "--json")
@@ -242,7 +331,7 @@ func TestWalletStory(t *testing.T) {
 			shown = append(shown, e.Scope+"→"+e.Audience+":"+e.Outcome)
 		}
 	}
-	require.Equal(t, []string{"shop.example→https://shop.example:accepted", "shop.example→https://shop.example:refused", "forum.example→https://forum.example:printed"}, shown)
+	require.Equal(t, []string{"shop.example→https://shop.example:accepted", "shop.example→https://shop.example:refused", "forum.example→https://forum.example:accepted", "bar.example→https://bar.example:accepted"}, shown)
 	r = ok(t, dir, "audit")
 	require.Contains(t, r.stdout, "https://shop.example")
 
@@ -282,8 +371,10 @@ func TestWalletBadInput(t *testing.T) {
 	fails(t, dir, "no proving key", "persona", "new", "--scope", "x", "--keys", t.TempDir())
 	fails(t, dir, "bad presentation request", "present", "mustard://present?audience=x")
 	fails(t, dir, "bad presentation request", "present", `{"nonce":"n","audience":"a","extra":1}`)
+	fails(t, dir, "bad presentation request", "present", env.base+"/no-such-request")
 	fails(t, dir, "cannot read the request", "present", filepath.Join(t.TempDir(), "missing"))
-	fails(t, dir, "no persona for", "present", `{"nonce":"n","audience":"https://nowhere.example"}`)
+	fails(t, dir, "no persona for", "present", "--no-derive", `{"type":"mustard-presentation-request","nonce":"n","audience":"https://nowhere.example","scope":"nowhere.example","response_uri":"https://nowhere.example/r"}`)
+	fails(t, dir, "expired", "present", `{"type":"mustard-presentation-request","nonce":"n","audience":"a","scope":"s","response_uri":"https://a.example/r","expires_at":"2001-01-01T00:00:00Z"}`)
 
 	// A fresh wallet with a credential that is not a JWT.
 	d2 := filepath.Join(t.TempDir(), "w2")
@@ -612,12 +703,12 @@ func TestWalletUI(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	preq := presentationRequest(t, "https://shop.example", "age_over_18")
+	_, preq := presentationRequest(t, newRelyingParty(t), "https://shop.example", "shop.example", "age_over_18")
 	code, _ = post("/review", url.Values{"request": {preq}, "csrf": {"forged"}})
 	require.Equal(t, http.StatusForbidden, code)
 	code, page = post("/review", url.Values{"request": {preq}, "csrf": {csrf}})
 	require.Equal(t, http.StatusOK, code)
-	require.Contains(t, page, "<b>https://shop.example</b> asks for your <b>shop.example</b> persona")
+	require.Contains(t, page, "<b>Test Shop (https://shop.example)</b> asks for your <b>shop.example</b> persona")
 	require.Contains(t, page, "<b>age_over_18</b>")
 	code, page = post("/approve", url.Values{"request": {preq}, "csrf": {csrf}})
 	require.Equal(t, http.StatusOK, code)
