@@ -190,3 +190,37 @@ func TestFileSwapRefused(t *testing.T) {
 	_, err = u.Personas()
 	require.ErrorIs(t, err, ErrCorruptFile)
 }
+
+// BenchmarkUnlockSoftware is what every wallet command pays to open a
+// software-keystore wallet: one Argon2id (t=3, 64 MiB) unseal.
+func BenchmarkUnlockSoftware(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "w")
+	pin := []byte("pin")
+	st, err := InitStore(dir, keystore.NewSoftware(), pin, Meta{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		u, err := st.Unlock(keystore.NewSoftware(), pin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		u.Close()
+	}
+}
+
+// BenchmarkPersonas reads 100 encrypted persona records.
+func BenchmarkPersonas(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "w")
+	pin := []byte("pin")
+	st, _ := InitStore(dir, keystore.NewSoftware(), pin, Meta{})
+	u, _ := st.Unlock(keystore.NewSoftware(), pin)
+	for range 100 {
+		_ = u.SavePersona(&Record{ID: NewID(), Scope: "s", Credential: string(make([]byte, 2000))})
+	}
+	for b.Loop() {
+		if _, err := u.Personas(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
