@@ -72,7 +72,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 			now := time.Now()
 			for _, p := range preds {
 				if _, err := persona.ParsePredicate(p, now); err != nil {
-					return fmt.Errorf("%w (write age>=18, country=NL, birth_date<=2000-01-01 or country in NL,BE)", err)
+					return fmt.Errorf("%w (write age>=18, nationality=NL, birth_date<=2000-01-01 or residence_country in NL,BE)", err)
 				}
 			}
 			for _, d := range disclose {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -54,7 +55,11 @@ func newWalletStatusCmd(e *walletEnv) *cobra.Command {
 				case !out.Enrolled:
 					rows = append(rows, []string{"enrolled", "no: mustard wallet enroll --credential FILE --server URL"})
 				default:
-					rows = append(rows, []string{"enrolled", "yes, with " + m.Server}, []string{"grade", m.Grade}, []string{"core credential", "valid until " + day(m.CoreExpiry)})
+					grade := m.Grade
+					if m.Keystore == keystore.KindSoftware && grade == "high" {
+						grade += " (personas prove at most substantial: software keystore)"
+					}
+					rows = append(rows, []string{"enrolled", "yes, with " + m.Server}, []string{"grade", grade}, []string{"core credential", "valid until " + day(m.CoreExpiry)})
 					if m.CoreExpiry != 0 && time.Unix(m.CoreExpiry, 0).Before(time.Now()) {
 						rows[len(rows)-1][1] = "EXPIRED on " + day(m.CoreExpiry) + ": enroll a new wallet"
 					}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/cli"
+	"github.com/mustard-id/mustard/internal/portal"
 	"github.com/mustard-id/mustard/internal/server"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/verifier"
@@ -49,15 +51,17 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		env.dir = dir
-		env.srv, err = server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "wallet-test"})
+		hs := httptest.NewUnstartedServer(nil)
+		env.base = "http://" + hs.Listener.Addr().String()
+		env.srv, err = server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "wallet-test", PublicURL: env.base})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		defer env.srv.Close()
-		hs := httptest.NewServer(withHolderRevocation(env.srv.Handler()))
+		hs.Config.Handler = withHolderRevocation(env.srv.Handler())
+		hs.Start()
 		defer hs.Close()
-		env.base = hs.URL
 		env.keys = filepath.Join(dir, "zk")
 		return m.Run()
 	}()
@@ -717,4 +721,48 @@ func TestWalletUI(t *testing.T) {
 	code, page = post("/review", url.Values{"request": {"nonsense"}, "csrf": {csrf}})
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, page, "bad presentation request")
+}
+
+// TestWalletOIDCLogin signs in to a relying party's portal over OpenID
+// Connect: the login page's request link is answered by `mustard wallet
+// present`, which derives the persona the request asks for.
+func TestWalletOIDCLogin(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	dir := newWallet(t)
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	id, secret, err := portal.Register(ctx, hc, env.base, env.srv.RegistrationToken, portal.Registration{
+		RedirectURIs: []string{base + "/callback"}, ClientName: "Wine shop", SectorIdentifier: "wine.example",
+		Manifest: map[string]any{"purpose": "Sell wine to adults.", "claims": []string{"age_over_18"}, "retention": "90 days", "framework": env.srv.Framework.ID},
+	})
+	require.NoError(t, err)
+	p, err := portal.New(ctx, hc, env.base, base, id, secret, []string{"openid", "age_over_18"})
+	require.NoError(t, err)
+	hs := &http.Server{Handler: p.Handler()}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+
+	b := portal.NewBrowser()
+	link, err := b.SignIn(ctx, base)
+	require.NoError(t, err)
+	r := ok(t, dir, "present", link, "--keys", env.keys, "--json")
+	var pres map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &pres))
+	require.Equal(t, true, pres["accepted"])
+	require.Equal(t, "wine.example", pres["scope"])
+	res, err := b.Consent(ctx, true)
+	require.NoError(t, err)
+	require.Empty(t, res.Error)
+	require.Equal(t, true, res.Claims["age_over_18"])
+
+	r = ok(t, dir, "persona", "list", "--json")
+	var list struct {
+		Personas []map[string]any `json:"personas"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &list))
+	require.Len(t, list.Personas, 1)
+	require.Equal(t, list.Personas[0]["pseudonym"], res.Subject, "sub is the persona's pseudonym")
 }
