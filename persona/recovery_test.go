@@ -141,3 +141,17 @@ func BenchmarkSealShare(b *testing.B) {
 		_, _ = hpke.Seal(g.Public().pub, hpkeKDF, hpkeAEAD, []byte("info"), y)
 	}
 }
+
+// FuzzParseGuardianKey: key files from outside never panic the parsers.
+func FuzzParseGuardianKey(f *testing.F) {
+	k, _ := NewGuardianKey()
+	priv, _ := k.MarshalPrivate()
+	pub, _ := k.Public().Marshal()
+	f.Add(priv)
+	f.Add(pub)
+	f.Add([]byte(`{"format":"mustard-guardian-key/v1","kem":25722,"public":"AAAA"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = ParseGuardianPrivate(b)
+		_, _ = ParseGuardianPublic(b)
+	})
+}

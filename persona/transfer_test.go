@@ -140,3 +140,17 @@ func TestTransferAltered(t *testing.T) {
 	require.Error(t, recvErr)
 	require.NotEqual(t, sasS, sasR)
 }
+
+// FuzzTransferMessage: what the other device sends never panics the
+// reader, and a code typed by a person normalizes or is refused.
+func FuzzTransferMessage(f *testing.F) {
+	f.Add([]byte("\x00\x00\x00\x0f{\"v\":1,\"pub\":\"\"}"), "7KQ2M-9XD4P")
+	f.Add([]byte("\xff\xff\xff\xff"), "oil00 11111")
+	f.Add([]byte("\x00\x00\x00\x02{}"), "")
+	f.Fuzz(func(t *testing.T, b []byte, code string) {
+		_, _ = readMsg(bytes.NewReader(b))
+		if n, err := normalizeCode(code); err == nil && len(n) != 10 {
+			t.Fatalf("normalized %q to %q", code, n)
+		}
+	})
+}

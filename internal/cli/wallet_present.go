@@ -130,6 +130,9 @@ func covers(rec *persona.Record, req *verifier.PresentationRequest) bool {
 // answer finds (or derives) the persona req needs, presents it, sends the
 // presentation to req's response URI, and records it in the audit trail.
 func (e *walletEnv) answer(ctx context.Context, u *persona.Unlocked, pin []byte, req *verifier.PresentationRequest, derive bool, keysDir string) (*presentJSON, error) {
+	if !u.Meta.Revoked.IsZero() {
+		return nil, persona.ErrRevokedCore
+	}
 	if !req.ExpiresAt.IsZero() && time.Now().After(req.ExpiresAt) {
 		return nil, errors.New("the presentation request has expired: ask the site for a new one")
 	}

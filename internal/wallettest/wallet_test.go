@@ -425,8 +425,23 @@ func TestWalletTPMSimulator(t *testing.T) {
 	require.Contains(t, r.stdout, `"keystore": "tpm-simulator"`)
 	r = ok(t, dir, "credentials", "--json")
 	require.Contains(t, r.stdout, `"grade": "high"`)
+	// A TPM-sealed wallet proves grade high.
+	r = ok(t, dir, "persona", "new", "--scope", "tax.example", "--predicate", "age>=18", "--keys", env.keys, "--json")
+	require.Contains(t, r.stdout, `"scope": "tax.example"`)
+	rp := newRelyingParty(t)
+	_, link := rp.request(t, verifier.PresentationRequest{Audience: "https://tax.example", Scope: "tax.example", MinGrade: "high", RequiredClaims: []string{"age_over_18"}})
+	r = ok(t, dir, "present", link, "--no-derive", "--json")
+	require.Contains(t, r.stdout, `"accepted": true`)
 	t.Setenv("MUSTARD_PIN", "1357")
 	fails(t, dir, "wrong PIN", "credentials")
+	// The PIN from a file, when MUSTARD_PIN is unset.
+	t.Setenv("MUSTARD_PIN", "")
+	pf := filepath.Join(t.TempDir(), "pin")
+	require.NoError(t, os.WriteFile(pf, []byte("2468\n"), 0o600))
+	ok(t, dir, "credentials", "--pin-file", pf)
+	require.NoError(t, os.WriteFile(pf, []byte("\n"), 0o600))
+	fails(t, dir, "is empty", "credentials", "--pin-file", pf)
+	fails(t, dir, "cannot read the PIN file", "credentials", "--pin-file", pf+".missing")
 }
 
 // TestWalletExportImport restores a wallet from its backup elsewhere.
@@ -505,6 +520,7 @@ func TestWalletRevoke(t *testing.T) {
 	require.Equal(t, []string{"revoked", "server"}, keys(t, r.stdout))
 	fails(t, here, "already revoked", "revoke", "--yes")
 	fails(t, here, "revoked", "persona", "new", "--scope", "x", "--keys", env.keys)
+	fails(t, here, "revoked", "present", "--no-derive", `{"type":"mustard-presentation-request","nonce":"n","audience":"a","scope":"s","response_uri":"https://a.example/r"}`)
 	r = ok(t, here, "credentials", "--json")
 	require.Contains(t, r.stdout, `"state": "revoked"`)
 	// The lost copy does not know, but the provider's revocation tree does.
