@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/verifier"
 	"github.com/mustard-id/mustard/zk"
@@ -161,7 +162,7 @@ func (p *walletPage) index(w http.ResponseWriter, r *http.Request, d *pageData) 
 func (p *walletPage) fill(d *pageData) error {
 	d.CSRF = p.csrf
 	m := p.u.Meta
-	d.Status = statusJSON{Wallet: p.u.Dir, Keystore: keystoreName(m.Keystore), Enrolled: p.u.Enrolled(), Server: m.Server, Grade: m.Grade, CoreExpires: day(m.CoreExpiry), Revoked: !m.Revoked.IsZero()}
+	d.Status = statusJSON{Wallet: p.u.Dir, Keystore: keystoreName(m.Keystore), HardwareBacked: m.Keystore != keystore.KindSoftware, Enrolled: p.u.Enrolled(), Server: m.Server, Grade: m.Grade, CoreExpires: day(m.CoreExpiry), Revoked: !m.Revoked.IsZero()}
 	all, err := p.u.Personas()
 	if err != nil {
 		return err
@@ -232,6 +233,13 @@ var pageTemplate = template.Must(template.New("wallet").Funcs(template.FuncMap{
 		return s[:10]
 	},
 	"when": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
+	// abbr shortens a long identifier (a did:jwk) in the middle.
+	"abbr": func(s string) string {
+		if len(s) <= 40 {
+			return s
+		}
+		return s[:24] + "…" + s[len(s)-8:]
+	},
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Mustard wallet</title>
@@ -239,14 +247,14 @@ var pageTemplate = template.Must(template.New("wallet").Funcs(template.FuncMap{
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
-code{font-size:.85em;word-break:break-all}.error{background:#fde8e8;padding:.6rem}.ok{background:#e6f4ea;padding:.6rem}
-textarea{width:100%;min-height:5rem}.ask{border:2px solid #c90;padding:1rem}
+code{font-size:.85em}.nw{white-space:nowrap}.error{background:#fde8e8;padding:.6rem}.ok{background:#e6f4ea;padding:.6rem;overflow-wrap:anywhere}
+textarea{width:100%;min-height:5rem;box-sizing:border-box}.ask{border:2px solid #c90;padding:1rem}
 </style></head><body>
 <h1>Mustard wallet</h1>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
-{{if .Result}}<p class="ok" role="status"><code>{{.Result}}</code></p>{{end}}
+{{if .Result}}<p class="ok" role="status">{{.Result}}</p>{{end}}
 <p>Core secret sealed by {{.Status.Keystore}}.
-{{if .Status.Enrolled}}Enrolled with {{.Status.Server}} at grade <b>{{.Status.Grade}}</b>, valid until {{.Status.CoreExpires}}.{{else}}Not enrolled yet.{{end}}
+{{if .Status.Enrolled}}Enrolled with {{.Status.Server}} at grade <b>{{.Status.Grade}}</b>, valid until {{.Status.CoreExpires}}.{{if not .Status.HardwareBacked}} Without a TPM, your personas prove at most <b>substantial</b>.{{end}}{{else}}Not enrolled yet.{{end}}
 {{if .Status.Revoked}}<b>Your core identity is revoked.</b>{{end}}</p>
 
 {{with .Request}}<section class="ask"><h2>Presentation request</h2>
@@ -259,12 +267,12 @@ The answer goes to {{.ResponseURI}}.</p>
 
 <h2>Personas</h2>
 {{if .Personas}}<table><thead><tr><th>Scope</th><th>ID</th><th>Pseudonym</th><th>Proves</th><th>Expires</th></tr></thead><tbody>
-{{range .Personas}}<tr><td>{{.Scope}}</td><td><code>{{.ID}}</code></td><td><code>{{printf "%.16s" .Pseudonym}}…</code></td><td>{{join .Predicates}}{{if and .Predicates .Disclosed}}, {{end}}{{join .Disclosed}}</td><td>{{date .Expires}}</td></tr>
+{{range .Personas}}<tr><td>{{.Scope}}</td><td class="nw"><code>{{.ID}}</code></td><td class="nw"><code>{{printf "%.16s" .Pseudonym}}…</code></td><td>{{join .Predicates}}{{if and .Predicates .Disclosed}}, {{end}}{{join .Disclosed}}</td><td class="nw">{{date .Expires}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>No personas yet.</p>{{end}}
 
 <h2>Credentials</h2>
 <table><thead><tr><th>Kind</th><th>ID</th><th>Scope</th><th>Issuer</th><th>Expires</th></tr></thead><tbody>
-{{range .Credentials}}<tr><td>{{.Kind}}</td><td><code>{{.ID}}</code></td><td>{{.Scope}}</td><td><code>{{.Issuer}}</code></td><td>{{.Expires}}</td></tr>
+{{range .Credentials}}<tr><td>{{.Kind}}</td><td class="nw"><code>{{.ID}}</code></td><td>{{.Scope}}</td><td><code title="{{.Issuer}}">{{abbr .Issuer}}</code></td><td class="nw">{{.Expires}}</td></tr>
 {{end}}</tbody></table>
 
 <h2>Answer a presentation request</h2>
@@ -275,7 +283,7 @@ The answer goes to {{.ResponseURI}}.</p>
 
 <h2>What you showed to whom</h2>
 {{if .Audit}}<table><thead><tr><th>When</th><th>What</th><th>Persona</th><th>To</th><th>Shown</th><th>Outcome</th></tr></thead><tbody>
-{{range .Audit}}<tr><td>{{when .Time}}</td><td>{{.Event}}</td><td>{{.Scope}}</td><td>{{.Audience}}</td><td>{{join .Disclosed}}</td><td>{{.Outcome}}</td></tr>
+{{range .Audit}}<tr><td class="nw">{{when .Time}}</td><td>{{.Event}}</td><td>{{.Scope}}</td><td title="{{.Audience}}">{{abbr .Audience}}</td><td>{{join .Disclosed}}</td><td>{{.Outcome}}</td></tr>
 {{end}}</tbody></table>{{else}}<p>Nothing yet.</p>{{end}}
 </body></html>
 `))

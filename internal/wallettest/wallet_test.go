@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -25,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/coreid"
@@ -781,4 +784,105 @@ func TestWalletOIDCLogin(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &list))
 	require.Len(t, list.Personas, 1)
 	require.Equal(t, list.Personas[0]["pseudonym"], res.Subject, "sub is the persona's pseudonym")
+}
+
+// chromium finds Debian's chromium; outside CI its absence skips the test.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is missing in CI: .ci/run installs Debian's chromium")
+	}
+	t.Skip("chromium not installed (apt-get install chromium); CI runs this test")
+	return ""
+}
+
+// startUI runs `mustard wallet ui` until the test ends and returns its
+// link (with the access token).
+func startUI(t *testing.T, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"wallet", "--wallet", dir, "ui"}, &stdout, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.Equal(t, 0, <-done, stderr.String())
+	})
+	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=\w+`)
+	var link string
+	require.Eventually(t, func() bool { link = re.FindString(stdout.String()); return link != "" }, 30*time.Second, 20*time.Millisecond, stderr.String())
+	return link
+}
+
+// TestWalletUIInChromium drives the wallet page in headless Chromium:
+// the lists render, a pasted request is reviewed and approved, and the
+// audit trail shows it; screenshots are decoded and kept
+// ($MUSTARD_SCREENSHOTS to keep them somewhere).
+func TestWalletUIInChromium(t *testing.T) {
+	bin := chromium(t)
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	dir := newWallet(t)
+	ok(t, dir, "persona", "new", "--scope", "shop.example", "--predicate", "age>=18", "--disclose", "nationality", "--keys", env.keys)
+	link := startUI(t, dir)
+	rp := newRelyingParty(t)
+	id, req := presentationRequest(t, rp, "https://shop.example", "shop.example", "age_over_18")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1000, 1000))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	shots := t.TempDir()
+	if d := os.Getenv("MUSTARD_SCREENSHOTS"); d != "" {
+		shots = d
+	}
+	screenshot := func(name string) {
+		var buf []byte
+		require.NoError(t, chromedp.Run(ctx, chromedp.FullScreenshot(&buf, 100)))
+		img, err := png.Decode(bytes.NewReader(buf))
+		require.NoError(t, err, "screenshot is a PNG")
+		require.Greater(t, img.Bounds().Dx(), 300)
+		require.NoError(t, os.WriteFile(filepath.Join(shots, "wallet-"+name+".png"), buf, 0o644))
+	}
+
+	var text string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(`#request`, chromedp.ByID),
+		chromedp.Text(`body`, &text, chromedp.ByQuery),
+	))
+	screenshot("1-home")
+	require.Contains(t, text, "Personas")
+	require.Contains(t, text, "shop.example")
+	require.Contains(t, text, "age>=18, nationality")
+	require.Contains(t, text, "Enrolled with "+env.base)
+
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SendKeys(`#request`, req, chromedp.ByID),
+		chromedp.Click(`form[action="/review"] button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`section.ask`, chromedp.ByQuery),
+		chromedp.Text(`section.ask`, &text, chromedp.ByQuery),
+	))
+	screenshot("2-review")
+	require.Contains(t, text, "Test Shop (https://shop.example) asks for your shop.example persona")
+	require.Contains(t, text, "It will see: age_over_18")
+	require.Nil(t, rp.verdict(id), "nothing is sent before approval")
+
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click(`section.ask button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`p.ok`, chromedp.ByQuery),
+		chromedp.Text(`body`, &text, chromedp.ByQuery),
+	))
+	screenshot("3-approved")
+	require.Contains(t, text, "Shared your shop.example persona with https://shop.example: accepted.")
+	require.NotNil(t, rp.verdict(id))
+	require.Equal(t, true, rp.verdict(id).Claims["age_over_18"])
 }
