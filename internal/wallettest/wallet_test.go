@@ -267,6 +267,8 @@ func TestWalletStory(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &list))
 	require.Len(t, list.Personas, 2)
 	require.NotEqual(t, list.Personas[0]["pseudonym"], list.Personas[1]["pseudonym"])
+	item, _ := json.Marshal(list.Personas[0])
+	require.Equal(t, []string{"created", "disclosed", "expires", "format", "id", "issuer", "predicates", "pseudonym", "scope"}, keys(t, string(item)))
 
 	// Same scope again: refused unless --replace.
 	fails(t, dir, "--replace", "persona", "new", "--scope", "shop.example", "--keys", env.keys)
@@ -277,6 +279,8 @@ func TestWalletStory(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &creds))
 	require.Len(t, creds.Credentials, 3)
+	item, _ = json.Marshal(creds.Credentials[1])
+	require.Equal(t, []string{"expires", "format", "id", "issuer", "kind", "scope", "state"}, keys(t, string(item)))
 	require.Equal(t, "core", creds.Credentials[0]["kind"])
 	for _, c := range creds.Credentials {
 		require.Equal(t, "valid", c["state"])
@@ -332,6 +336,12 @@ func TestWalletStory(t *testing.T) {
 		Entries []persona.AuditEntry `json:"entries"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &trail))
+	var rawTrail struct {
+		Entries []map[string]any `json:"entries"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rawTrail))
+	item, _ = json.Marshal(rawTrail.Entries[len(rawTrail.Entries)-1])
+	require.Equal(t, []string{"audience", "disclosed", "event", "outcome", "persona", "scope", "time"}, keys(t, string(item)))
 	var shown []string
 	for _, e := range trail.Entries {
 		if e.Event == "present" {
