@@ -101,6 +101,9 @@ type TransferPayload struct {
 	Check  string            `json:"check"`
 	Kit    RecoveryKit       `json:"kit"`
 	Files  map[string][]byte `json:"files"` // personas/…, audit/…
+	// TPMImport, when the receiver offered its TPM's storage key, is the
+	// core secret wrapped for that key, and Secret is empty.
+	TPMImport *TPMImport `json:"tpm_import,omitempty"`
 }
 
 // TransferPayload gathers what a transfer sends.
@@ -138,6 +141,7 @@ const maxTransferMessage = 32 << 20
 type transferMsg struct {
 	V   int    `json:"v,omitempty"`
 	Pub []byte `json:"pub,omitempty"`
+	TPM []byte `json:"tpm,omitempty"` // the receiver's TPM storage key (TPMT_PUBLIC)
 	MAC []byte `json:"mac,omitempty"`
 	Box []byte `json:"box,omitempty"`
 	OK  bool   `json:"ok,omitempty"`
@@ -187,7 +191,7 @@ type transferKeys struct {
 	SAS        string
 }
 
-func deriveTransfer(code string, priv *ecdh.PrivateKey, peer []byte, pubR, pubS []byte) (*transferKeys, error) {
+func deriveTransfer(code string, priv *ecdh.PrivateKey, peer []byte, pubR, pubS, tpmKey []byte) (*transferKeys, error) {
 	pk, err := ecdh.X25519().NewPublicKey(peer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad public key", ErrTransfer)
@@ -203,7 +207,10 @@ func deriveTransfer(code string, priv *ecdh.PrivateKey, peer []byte, pubR, pubS 
 		return nil, err
 	}
 	defer clear(prk)
-	t := append(append([]byte("mustard/transfer/v1|"), pubR...), pubS...)
+	// The receiver's TPM storage key is part of the transcript: an
+	// attacker in the middle cannot swap in its own.
+	tk := sha256.Sum256(tpmKey)
+	t := append(append(append([]byte("mustard/transfer/v1|"), pubR...), pubS...), tk[:]...)
 	k := &transferKeys{transcript: t}
 	for _, x := range []struct {
 		label string
@@ -228,72 +235,111 @@ func mac(key, msg []byte) []byte {
 	return h.Sum(nil)
 }
 
+// SendResult says how a transfer went.
+type SendResult struct {
+	// TPM is true when the secret was wrapped for the receiver's TPM.
+	TPM bool
+}
+
 // SendTransfer runs the sender's side on conn: it checks that the receiver
-// knows code, then sends payload encrypted. sas is called with the short
+// knows code, then sends payload encrypted (the secret wrapped for the
+// receiver's TPM when it offers one). sas is called with the short
 // authentication string before anything secret is sent; an error from it
 // aborts the transfer.
-func SendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas func(string) error) error {
+func SendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas func(string) error) (*SendResult, error) {
+	res, err := sendTransfer(conn, code, payload, sas)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func sendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas func(string) error) (*SendResult, error) {
 	code, err := normalizeCode(code)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m, err := readMsg(conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m.V != 1 || len(m.Pub) != 32 {
-		return fmt.Errorf("%w: the other device speaks another protocol version", ErrTransfer)
+		return nil, fmt.Errorf("%w: the other device speaks another protocol version", ErrTransfer)
 	}
 	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pubS := priv.PublicKey().Bytes()
 	if err := writeMsg(conn, transferMsg{Pub: pubS}); err != nil {
-		return err
+		return nil, err
 	}
-	k, err := deriveTransfer(code, priv, m.Pub, m.Pub, pubS)
+	if len(m.TPM) > maxTPMField {
+		return nil, fmt.Errorf("%w: storage key too large", ErrTransfer)
+	}
+	tpmKey := m.TPM
+	k, err := deriveTransfer(code, priv, m.Pub, m.Pub, pubS, tpmKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if m, err = readMsg(conn); err != nil {
-		return err
+		return nil, err
 	}
 	if !hmac.Equal(m.MAC, mac(k.kR, k.transcript)) {
 		_ = writeMsg(conn, transferMsg{Err: "the code does not match"})
-		return ErrTransferCode
+		return nil, ErrTransferCode
 	}
 	if sas != nil {
 		if err := sas(k.SAS); err != nil {
 			_ = writeMsg(conn, transferMsg{Err: "the sender did not confirm"})
-			return err
+			return nil, err
 		}
+	}
+	res := &SendResult{}
+	if len(tpmKey) > 0 {
+		w, err := WrapForTPM(tpmKey, payload.Secret)
+		if err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "cannot wrap the secret for this TPM"})
+			return nil, err
+		}
+		wrapped := *payload
+		wrapped.Secret, wrapped.TPMImport = nil, w
+		payload, res.TPM = &wrapped, true
 	}
 	plain, err := json.Marshal(payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer clear(plain)
 	box, err := sealBox(k.kE, plain)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := writeMsg(conn, transferMsg{MAC: mac(k.kS, k.transcript), Box: box}); err != nil {
-		return err
+		return nil, err
 	}
 	if m, err = readMsg(conn); err != nil {
-		return err
+		return nil, err
 	}
 	if !m.OK {
-		return fmt.Errorf("%w: the receiving device did not confirm", ErrTransfer)
+		return nil, fmt.Errorf("%w: the receiving device did not confirm", ErrTransfer)
 	}
-	return nil
+	return res, nil
 }
 
-// ReceiveTransfer runs the receiver's side on conn. sas is called with the
-// short authentication string as soon as it is known. store keeps the
+// ReceiveOptions tune the receiver's side of a transfer.
+type ReceiveOptions struct {
+	// SAS is called with the short authentication string as soon as it
+	// is known.
+	SAS func(string)
+	// Importer, if set, is this device's TPM: the receiver offers its
+	// storage key and accepts the secret only wrapped for it.
+	Importer TPMImporter
+}
+
+// ReceiveTransfer runs the receiver's side on conn. store keeps the
 // payload (seals the secret); its success is acknowledged to the sender.
-func ReceiveTransfer(conn io.ReadWriter, code string, sas func(string), store func(*TransferPayload) error) error {
+func ReceiveTransfer(conn io.ReadWriter, code string, opts ReceiveOptions, store func(*TransferPayload) error) error {
 	code, err := normalizeCode(code)
 	if err != nil {
 		return err
@@ -303,19 +349,25 @@ func ReceiveTransfer(conn io.ReadWriter, code string, sas func(string), store fu
 		return err
 	}
 	pubR := priv.PublicKey().Bytes()
-	if err := writeMsg(conn, transferMsg{V: 1, Pub: pubR}); err != nil {
+	var tpmKey []byte
+	if opts.Importer != nil {
+		if tpmKey, err = opts.Importer.StorageKey(); err != nil {
+			return fmt.Errorf("%w: this TPM's storage key: %v", ErrTransfer, err)
+		}
+	}
+	if err := writeMsg(conn, transferMsg{V: 1, Pub: pubR, TPM: tpmKey}); err != nil {
 		return err
 	}
 	m, err := readMsg(conn)
 	if err != nil {
 		return err
 	}
-	k, err := deriveTransfer(code, priv, m.Pub, pubR, m.Pub)
+	k, err := deriveTransfer(code, priv, m.Pub, pubR, m.Pub, tpmKey)
 	if err != nil {
 		return err
 	}
-	if sas != nil {
-		sas(k.SAS)
+	if opts.SAS != nil {
+		opts.SAS(k.SAS)
 	}
 	if err := writeMsg(conn, transferMsg{MAC: mac(k.kR, k.transcript)}); err != nil {
 		return err
@@ -337,6 +389,18 @@ func ReceiveTransfer(conn io.ReadWriter, code string, sas func(string), store fu
 	var p TransferPayload
 	if err := json.Unmarshal(plain, &p); err != nil {
 		return fmt.Errorf("%w: malformed payload", ErrTransfer)
+	}
+	switch {
+	case opts.Importer != nil && (p.TPMImport == nil || len(p.Secret) > 0):
+		return fmt.Errorf("%w: the sending device did not wrap the secret for this TPM", ErrTransfer)
+	case opts.Importer != nil:
+		if p.Secret, err = opts.Importer.Import(p.TPMImport.Public, p.TPMImport.Duplicate, p.TPMImport.Seed); err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "this TPM could not import the secret"})
+			return fmt.Errorf("%w: this TPM could not import the secret: %v", ErrTransfer, err)
+		}
+		p.TPMImport = nil
+	case p.TPMImport != nil:
+		return fmt.Errorf("%w: the secret was wrapped for a TPM this device did not offer", ErrTransfer)
 	}
 	defer clear(p.Secret)
 	for name, b := range p.Files {

@@ -3,6 +3,8 @@ package persona
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"path/filepath"
@@ -33,6 +35,10 @@ func TestTransferCode(t *testing.T) {
 // transfer runs both sides over an in-memory connection, through relay
 // (which may alter what passes), and returns their errors and SASes.
 func transfer(t *testing.T, sendCode, recvCode string, p *TransferPayload, relay func(dir string, b []byte) []byte, store func(*TransferPayload) error) (sendErr, recvErr error, sasS, sasR string) {
+	return transferWith(t, sendCode, recvCode, p, relay, nil, store)
+}
+
+func transferWith(t *testing.T, sendCode, recvCode string, p *TransferPayload, relay func(dir string, b []byte) []byte, imp TPMImporter, store func(*TransferPayload) error) (sendErr, recvErr error, sasS, sasR string) {
 	s1, s2 := net.Pipe()
 	r1, r2 := net.Pipe()
 	pump := func(dst, src net.Conn, dir string) {
@@ -62,10 +68,10 @@ func transfer(t *testing.T, sendCode, recvCode string, p *TransferPayload, relay
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sendErr = SendTransfer(s1, sendCode, p, func(s string) error { sasS = s; return nil })
+		_, sendErr = SendTransfer(s1, sendCode, p, func(s string) error { sasS = s; return nil })
 		s1.Close()
 	}()
-	recvErr = ReceiveTransfer(r1, recvCode, func(s string) { sasR = s }, store)
+	recvErr = ReceiveTransfer(r1, recvCode, ReceiveOptions{SAS: func(s string) { sasR = s }, Importer: imp}, store)
 	r1.Close()
 	<-done
 	return
@@ -153,4 +159,36 @@ func FuzzTransferMessage(f *testing.F) {
 			t.Fatalf("normalized %q to %q", code, n)
 		}
 	})
+}
+
+// fakeImporter offers a storage key it does not hold: it stands for an
+// attacker in the middle replacing the receiver's TPM key with its own.
+type fakeImporter struct{ key []byte }
+
+func (f fakeImporter) StorageKey() ([]byte, error) { return f.key, nil }
+func (f fakeImporter) Import(_, _, _ []byte) ([]byte, error) {
+	return nil, errors.New("not a TPM")
+}
+
+func TestTransferTPMKeyBound(t *testing.T) {
+	_, u, pin := newTestStore(t)
+	p, err := u.TransferPayload(pin)
+	require.NoError(t, err)
+	code := NewTransferCode()
+	// The relay replaces the offered storage key: the transcripts differ,
+	// so the receiver's MAC fails and nothing is wrapped or sent.
+	sendErr, recvErr, _, _ := transferWith(t, code, code, p, func(dir string, b []byte) []byte {
+		var m transferMsg
+		if dir == "R→S" && json.Unmarshal(b, &m) == nil && len(m.TPM) > 0 {
+			m.TPM = []byte("the attacker's storage key")
+			b, _ = json.Marshal(m)
+		}
+		return b
+	}, fakeImporter{key: []byte("a storage key")}, func(*TransferPayload) error { t.Fatal("stored"); return nil })
+	require.ErrorIs(t, sendErr, ErrTransferCode)
+	require.Error(t, recvErr)
+	// A receiver that offers no TPM refuses a payload wrapped for one, and
+	// one that offers a TPM refuses a secret in clear.
+	_, err = WrapForTPM([]byte("not a TPMT_PUBLIC"), p.Secret)
+	require.ErrorIs(t, err, ErrTransfer)
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/mustard-id/mustard/internal/keystore"
+	"github.com/mustard-id/mustard/internal/wallettpm"
 	"github.com/mustard-id/mustard/persona"
 )
 
@@ -84,7 +88,7 @@ func newTransferSendCmd(e *walletEnv) *cobra.Command {
 			// One attempt per code: whatever happens, the listener closes.
 			ln.Close()
 			var sas string
-			err = persona.SendTransfer(conn, code, payload, func(s string) error {
+			res, err := persona.SendTransfer(conn, code, payload, func(s string) error {
 				sas = s
 				if !e.json {
 					fmt.Fprintf(e.out(), "Check: the new device must show %s.\n", s)
@@ -116,9 +120,15 @@ func newTransferSendCmd(e *walletEnv) *cobra.Command {
 			return e.emit(struct {
 				Sent    bool   `json:"sent"`
 				SAS     string `json:"sas"`
+				TPM     bool   `json:"tpm"`
 				Removed bool   `json:"removed"`
-			}{true, sas, removed}, func(w io.Writer) {
-				fmt.Fprintln(w, "Sent. The new device holds your wallet now.")
+			}{true, sas, res.TPM, removed}, func(w io.Writer) {
+				if res.TPM {
+					fmt.Fprintln(w, "Sent, wrapped for the new device's TPM: only that TPM could open it.")
+				} else {
+					fmt.Fprintln(w, "Sent.")
+				}
+				fmt.Fprintln(w, "The new device holds your wallet now.")
 				if removed {
 					fmt.Fprintln(w, "This device's copy is deleted.")
 				}
@@ -145,16 +155,50 @@ func newTransferReceiveCmd(e *walletEnv) *cobra.Command {
 			if _, err := e.store(); err == nil {
 				return persona.ErrWalletExists
 			}
-			sealer, meta, err := ks.open(e)
-			if err != nil {
-				return keystoreHelp(err)
+			if ks.sim && ks.software {
+				return &usageError{"--tpm-sim and --software exclude each other: choose one"}
 			}
-			defer sealer.Close()
 			pin, err := e.pin(true)
 			if err != nil {
 				return err
 			}
 			defer clear(pin)
+			// With a TPM here, the secret comes wrapped for its storage key
+			// (TPM2_Import). The importer closes before the keystore opens:
+			// the simulator is one per process.
+			var imp *wallettpm.Importer
+			switch {
+			case ks.software:
+			case ks.sim:
+				var b [8]byte
+				_, _ = rand.Read(b[:])
+				imp, err = wallettpm.OpenSimulator(int64(binary.BigEndian.Uint64(b[:]) >> 1))
+			default:
+				dev := ks.device
+				if dev == "" {
+					dev = keystore.DefaultDevice
+				}
+				if _, serr := os.Stat(dev); serr != nil {
+					return keystoreHelp(fmt.Errorf("%w", keystore.ErrNoTPM))
+				}
+				imp, err = wallettpm.OpenDevice(dev)
+			}
+			if err != nil {
+				return keystoreHelp(err)
+			}
+			closeImporter := func() {
+				if imp != nil {
+					imp.Close()
+					imp = nil
+				}
+			}
+			defer closeImporter()
+			var sealer keystore.Sealer
+			defer func() {
+				if sealer != nil {
+					sealer.Close()
+				}
+			}()
 			conn, err := net.DialTimeout("tcp", from, 30*time.Second)
 			if err != nil {
 				return fmt.Errorf("cannot reach the old device at %s: %w", from, err)
@@ -163,13 +207,24 @@ func newTransferReceiveCmd(e *walletEnv) *cobra.Command {
 			_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
 			var sas string
 			var st *persona.Store
-			err = persona.ReceiveTransfer(conn, code, func(s string) {
+			opts := persona.ReceiveOptions{SAS: func(s string) {
 				sas = s
 				if !e.json {
 					fmt.Fprintf(e.out(), "Check: the old device must show %s.\n", s)
 				}
-			}, func(p *persona.TransferPayload) error {
+			}}
+			viaTPM := imp != nil
+			if viaTPM {
+				opts.Importer = imp
+			}
+			err = persona.ReceiveTransfer(conn, code, opts, func(p *persona.TransferPayload) error {
+				closeImporter()
+				var meta persona.Meta
 				var err error
+				if sealer, meta, err = ks.open(e); err != nil {
+					sealer = nil
+					return keystoreHelp(err)
+				}
 				st, err = persona.RestoreTransfer(e.dir, sealer, pin, p, meta)
 				return err
 			})
@@ -184,7 +239,11 @@ func newTransferReceiveCmd(e *walletEnv) *cobra.Command {
 				Wallet   string `json:"wallet"`
 				Keystore string `json:"keystore"`
 				SAS      string `json:"sas"`
-			}{st.Dir, string(sealer.Kind()), sas}, func(w io.Writer) {
+				TPM      bool   `json:"tpm"`
+			}{st.Dir, string(sealer.Kind()), sas, viaTPM}, func(w io.Writer) {
+				if viaTPM {
+					fmt.Fprintln(w, "The secret arrived wrapped for this TPM and was imported by it.")
+				}
 				fmt.Fprintf(w, "Received your wallet into %s, sealed by %s.\n", st.Dir, keystoreName(sealer.Kind()))
 			})
 		},

@@ -661,12 +661,13 @@ func TestWalletTransfer(t *testing.T) {
 
 	recv, done = startSend(t, old)
 	r = ok(t, newDir, append(recv, "--software", "--json")...)
-	require.Equal(t, []string{"keystore", "sas", "wallet"}, keys(t, r.stdout))
-	var got map[string]string
+	require.Equal(t, []string{"keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
+	require.Contains(t, r.stdout, `"tpm": false`)
+	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
 	sent := <-done
 	require.Equal(t, 0, sent.code, sent.stderr)
-	require.Contains(t, sent.stdout, "must show "+got["sas"])
+	require.Contains(t, sent.stdout, "must show "+fmt.Sprint(got["sas"]))
 	require.Contains(t, sent.stdout, "deleted")
 
 	fails(t, old, "mustard wallet init", "status")
@@ -674,6 +675,21 @@ func TestWalletTransfer(t *testing.T) {
 	require.Contains(t, r.stdout, `"kind": "core"`)
 	r = ok(t, newDir, "audit")
 	require.Contains(t, r.stdout, "received")
+
+	// On to a device with a TPM: the secret goes wrapped for that TPM's
+	// storage key and the TPM imports it.
+	recv, done = startSend(t, newDir, "--keep")
+	third := filepath.Join(t.TempDir(), "third")
+	r = ok(t, third, append(recv, "--tpm-sim", "--json")...)
+	require.Equal(t, []string{"keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
+	require.Contains(t, r.stdout, `"tpm": true`)
+	require.Contains(t, r.stdout, `"keystore": "tpm-simulator"`)
+	sent = <-done
+	require.Equal(t, 0, sent.code, sent.stderr)
+	require.Contains(t, sent.stdout, "wrapped for the new device's TPM")
+	ok(t, newDir, "status") // --keep
+	r = ok(t, third, "credentials", "--json")
+	require.Contains(t, r.stdout, `"kind": "core"`)
 }
 
 // TestWalletUI serves the wallet page, reads it as a browser would, and
