@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-tpm/tpm2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/internal/keystore"
@@ -191,4 +192,15 @@ func TestTransferTPMKeyBound(t *testing.T) {
 	// one that offers a TPM refuses a secret in clear.
 	_, err = WrapForTPM([]byte("not a TPMT_PUBLIC"), p.Secret)
 	require.ErrorIs(t, err, ErrTransfer)
+}
+
+// FuzzWrapForTPM: a storage key from the other device never panics the
+// sender.
+func FuzzWrapForTPM(f *testing.F) {
+	f.Add(tpm2.Marshal(tpm2.ECCSRKTemplate))
+	f.Add(tpm2.Marshal(tpm2.RSASRKTemplate))
+	f.Add([]byte{0, 0x23, 0, 0x0b})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = WrapForTPM(b, make([]byte, 32))
+	})
 }
