@@ -77,6 +77,11 @@ type HolderRevocationBody struct {
 	DeviceKey  string         `json:"device_key"` // hex uncompressed P-256 point (0x04 || X || Y)
 	Nonce      string         `json:"nonce"`      // from POST /v1/revocations/nonce
 	Proof      string         `json:"proof"`      // hex DER ECDSA over HolderRevocationDigest
+	// Opening is, for a credential without a device key (a software
+	// wallet), the core secret itself (hex): it proves possession and
+	// retires the secret. Credentials with a device key must use the
+	// device key instead.
+	Opening string `json:"opening,omitempty"`
 }
 
 // ProviderRevocationBody is the JSON body of POST /v1/revocations/provider.
@@ -251,6 +256,19 @@ func (p *Provider) serveHolderRevocation(w http.ResponseWriter, r *http.Request)
 	pt, err3 := hex.DecodeString(body.DeviceKey)
 	if err1 != nil || err2 != nil || err3 != nil {
 		problem.Write(w, r, ErrUnauthorized)
+		return
+	}
+	if body.Opening != "" {
+		s, err := zk.ParseHex(body.Opening)
+		if err != nil {
+			problem.Write(w, r, ErrUnauthorized)
+			return
+		}
+		if err := p.RevokeByHolder(r.Context(), HolderRevocation{Credential: cred, Signature: sig, Opening: &s}); err != nil {
+			problem.Write(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	dk, err := ecdh.P256().NewPublicKey(pt)

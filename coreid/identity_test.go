@@ -457,3 +457,32 @@ func TestReenrollMovesEveryTag(t *testing.T) {
 	require.True(t, tree.Contains(zk.RevocationEntry(pk, second.Credential.RevNonce)))
 	require.False(t, tree.Contains(zk.RevocationEntry(pk, third.Credential.RevNonce)))
 }
+
+// A software wallet (no device key) revokes by opening its commitment; a
+// wrong opening, or an opening for a credential bound to a device key, is
+// refused and revokes nothing.
+func TestRevokeByOpening(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	s, err := zk.RandomElement()
+	require.NoError(t, err)
+	req := EnrollRequest{Commitment: zk.Commit(s), Source: e.jwtVC(t, govID, with(person, "personal_number", "open-1"), e.now)}
+	enr, err := e.p.Enroll(ctx, req)
+	require.NoError(t, err)
+
+	wrong, _ := zk.RandomElement()
+	require.ErrorIs(t, e.p.RevokeByHolder(ctx, HolderRevocation{Credential: enr.Credential, Signature: enr.Signature, Opening: &wrong}), ErrUnauthorized)
+	forged := enr.Credential
+	forged.RevNonce = zk.Int64(7)
+	require.ErrorIs(t, e.p.RevokeByHolder(ctx, HolderRevocation{Credential: forged, Signature: enr.Signature, Opening: &s}), ErrUnauthorized)
+	before := e.p.Revocations()
+	require.NoError(t, e.p.RevokeByHolder(ctx, HolderRevocation{Credential: enr.Credential, Signature: enr.Signature, Opening: &s}))
+	require.Equal(t, len(before.Entries)+1, len(e.p.Revocations().Entries))
+
+	// Bound to a device key: the secret alone does not revoke.
+	s2, _ := zk.RandomElement()
+	req = EnrollRequest{Commitment: zk.Commit(s2), DeviceKeyHash: zk.Int64(42), Source: e.jwtVC(t, govID, with(person, "personal_number", "open-2"), e.now)}
+	enr, err = e.p.Enroll(ctx, req)
+	require.NoError(t, err)
+	require.ErrorIs(t, e.p.RevokeByHolder(ctx, HolderRevocation{Credential: enr.Credential, Signature: enr.Signature, Opening: &s2}), ErrUnauthorized)
+}

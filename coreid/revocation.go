@@ -64,6 +64,9 @@ type HolderRevocation struct {
 	DeviceKey  *ecdsa.PublicKey
 	Nonce      string
 	Proof      []byte
+	// Opening is the core secret, for a credential without a device key
+	// (DeviceKeyHash zero): its commitment must be the credential's.
+	Opening *fr.Element
 }
 
 // HolderRevocationDigest is what the device key signs to revoke a
@@ -85,6 +88,18 @@ func HolderRevocationDigest(providerKey string, revNonce fr.Element, nonce strin
 // equal to the presented key's; the proof must verify under that key over
 // a nonce that is then consumed (so a request cannot be replayed).
 func (p *Provider) RevokeByHolder(ctx context.Context, r HolderRevocation) error {
+	if r.Opening != nil {
+		if err := p.cfg.Key.Public().Verify(r.Credential.Message(), r.Signature); err != nil {
+			return ErrUnauthorized
+		}
+		c := zk.Commit(*r.Opening)
+		// A credential bound to a device key is revoked with that key only:
+		// the secret alone (copied off a device) must not be enough.
+		if !r.Credential.DeviceKeyHash.IsZero() || !c.Equal(&r.Credential.Commitment) {
+			return ErrUnauthorized
+		}
+		return p.Revoke(ctx, r.Credential.RevNonce, ReasonHolder)
+	}
 	if r.DeviceKey == nil || r.DeviceKey.Curve != elliptic.P256() || len(r.Proof) > 256 {
 		return ErrUnauthorized
 	}

@@ -21,9 +21,9 @@ func newWalletRevokeCmd(e *walletEnv) *cobra.Command {
 example because a device holding it was lost. From then on no persona
 derived from it verifies. It cannot be undone: you enroll again afterwards.
 
-Run it from any wallet holding the core secret (a transferred or recovered
-copy). It reveals the retired core secret to the provider as proof that
-you hold it.`,
+A wallet in a TPM proves it with its device key (nothing secret leaves the
+TPM); a software wallet reveals the retired core secret to the provider
+as proof that it holds it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !yes {
@@ -40,11 +40,11 @@ you hold it.`,
 			if !u.Meta.Revoked.IsZero() {
 				return errors.New("this wallet's core identity is already revoked")
 			}
-			body, err := u.Wallet.HolderRevocation(pin)
+			c := &persona.Client{BaseURL: u.Meta.Server, HTTP: httpClient()}
+			body, err := u.Wallet.HolderRevocation(cmd.Context(), c, pin)
 			if err != nil {
 				return keystoreHelp(err)
 			}
-			c := &persona.Client{BaseURL: u.Meta.Server, HTTP: httpClient()}
 			if err := c.RevokeCore(cmd.Context(), body); err != nil {
 				var pe *persona.ProblemError
 				if errors.As(err, &pe) && (pe.Status == http.StatusNotFound || pe.Status == http.StatusMethodNotAllowed) {

@@ -6,7 +6,6 @@ package wallettest
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image/png"
@@ -36,7 +35,6 @@ import (
 	"github.com/mustard-id/mustard/internal/server"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/verifier"
-	"github.com/mustard-id/mustard/zk"
 )
 
 // env is one server for the whole package: the Groth16 setup runs once.
@@ -62,7 +60,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer env.srv.Close()
-		hs.Config.Handler = withHolderRevocation(env.srv.Handler())
+		hs.Config.Handler = env.srv.Handler()
 		hs.Start()
 		defer hs.Close()
 		env.keys = filepath.Join(dir, "zk")
@@ -455,6 +453,12 @@ func TestWalletTPMSimulator(t *testing.T) {
 	require.NoError(t, os.WriteFile(pf, []byte("\n"), 0o600))
 	fails(t, dir, "is empty", "credentials", "--pin-file", pf)
 	fails(t, dir, "cannot read the PIN file", "credentials", "--pin-file", pf+".missing")
+
+	// Revoking a TPM wallet: the device key signs, nothing secret leaves.
+	t.Setenv("MUSTARD_PIN", "2468")
+	r = ok(t, dir, "revoke", "--yes", "--json")
+	require.Contains(t, r.stdout, `"revoked": true`)
+	fails(t, dir, "revoked", "persona", "new", "--scope", "tax2.example", "--keys", env.keys)
 }
 
 // TestWalletExportImport restores a wallet from its backup elsewhere.
@@ -473,48 +477,6 @@ func TestWalletExportImport(t *testing.T) {
 	r = ok(t, d2, "credentials", "--json")
 	require.Contains(t, r.stdout, `"kind": "core"`)
 	fails(t, d2, "already exists", "import", "--backup", out)
-}
-
-// withHolderRevocation serves POST /v1/revocations/holder, which coreid
-// does not serve yet, as the wallet's protocol asks: it checks the
-// provider's signature and the commitment's opening, then revokes through
-// the real provider. Everything else goes to the real server.
-func withHolderRevocation(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != persona.HolderRevocationPath {
-			next.ServeHTTP(w, r)
-			return
-		}
-		var body persona.HolderRevocationJSON
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&body); err != nil {
-			http.Error(w, "bad body", http.StatusBadRequest)
-			return
-		}
-		cred, err := coreid.FromJSON(body.Credential)
-		if err != nil {
-			http.Error(w, "bad credential", http.StatusBadRequest)
-			return
-		}
-		s, err := zk.ParseHex(body.Opening)
-		if err != nil || zk.Commit(s) != cred.Commitment {
-			http.Error(w, "bad opening", http.StatusForbidden)
-			return
-		}
-		kb, _ := hex.DecodeString(body.ProviderKey)
-		sig, _ := hex.DecodeString(body.Signature)
-		pk, err := zk.ParsePublicKey(kb)
-		if err != nil || pk.Verify(cred.Message(), sig) != nil {
-			http.Error(w, "bad signature", http.StatusForbidden)
-			return
-		}
-		if err := env.srv.Provider.Revoke(r.Context(), cred.RevNonce, "holder"); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte(`{"revoked":true}`))
-	})
 }
 
 // TestWalletRevoke revokes the core identity from a copy of the wallet
