@@ -259,7 +259,8 @@ func (e *walletEnv) provingKeys(ctx context.Context, c *persona.Client, dir stri
 	if dir == "" {
 		dir = os.Getenv("MUSTARD_ZK_KEYS")
 	}
-	if dir == "" {
+	own := dir == ""
+	if own {
 		dir = filepath.Join(e.dir, "zk")
 	}
 	var info struct {
@@ -279,6 +280,15 @@ func (e *walletEnv) provingKeys(ctx context.Context, c *persona.Client, dir stri
 	b, err := readInput(filepath.Join(dir, "persona.json"), 4<<10)
 	if err == nil {
 		err = json.Unmarshal(b, &meta)
+	}
+	if own && (err != nil || meta.VKID != info.VK) {
+		// The wallet's own key directory: fetch the server's current keys.
+		if err = e.withProgress("downloading the proving key", func() error {
+			return c.DownloadProvingKey(ctx, dir, info.VK)
+		}); err != nil {
+			return nil, fmt.Errorf("cannot download the proving key from %s: %w", c.BaseURL, err)
+		}
+		meta.VKID = info.VK
 	}
 	if err != nil {
 		return nil, fmt.Errorf("no proving key in %s: copy the server's zk directory there, or pass --keys DIR (or set MUSTARD_ZK_KEYS)", dir)

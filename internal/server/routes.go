@@ -61,6 +61,7 @@ func (s *Server) routes() http.Handler {
 	for _, pattern := range []string{"GET /v1/log/checkpoint", "GET /v1/log/key", "GET /v1/log/entries", "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency"} {
 		mux.Handle(pattern, logH)
 	}
+	mux.HandleFunc("GET /v1/zk/persona/files/{name}", s.serveZKFile)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		problem.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -100,6 +100,7 @@ type Server struct {
 	SampleSource jwk.Key
 	handler      http.Handler
 	metrics      *metrics
+	zkDir        string
 }
 
 // secrets is the sealed key bundle.
@@ -181,7 +182,8 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if err := s.loadFramework(opts, govKey, provKey, issKey, issuerID); err != nil {
 		return err
 	}
-	if s.Keys, err = zk.LoadOrSetup(filepath.Join(opts.DataDir, "zk"), "persona", &persona.Circuit{}, opts.Progress); err != nil {
+	s.zkDir = filepath.Join(opts.DataDir, "zk")
+	if s.Keys, err = zk.LoadOrSetup(s.zkDir, "persona", &persona.Circuit{}, opts.Progress); err != nil {
 		return err
 	}
 	if s.Provider, err = coreid.New(ctx, coreid.Config{

@@ -874,3 +874,19 @@ func TestWalletUIInChromium(t *testing.T) {
 	require.NotNil(t, rp.verdict(id))
 	require.Equal(t, true, rp.verdict(id).Claims["age_over_18"])
 }
+
+// TestWalletDownloadsProvingKey: with no key directory given, the wallet
+// fetches the server's proving key into its own directory, once.
+func TestWalletDownloadsProvingKey(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	t.Setenv("MUSTARD_ZK_KEYS", "")
+	dir := newWallet(t)
+	ok(t, dir, "persona", "new", "--scope", "download.example")
+	st, err := os.Stat(filepath.Join(dir, "zk", "persona.pk"))
+	require.NoError(t, err)
+	require.Greater(t, st.Size(), int64(1<<20))
+	ok(t, dir, "persona", "new", "--scope", "download2.example")
+	again, err := os.Stat(filepath.Join(dir, "zk", "persona.pk"))
+	require.NoError(t, err)
+	require.Equal(t, st.ModTime(), again.ModTime(), "the key is downloaded once")
+}
