@@ -18,3 +18,14 @@ var (
 	ErrScope         = problem.New("scope-mismatch", http.StatusBadRequest, "The proof is for another scope than the nonce was issued for")
 	ErrStatement     = problem.New("invalid-statement", http.StatusBadRequest, "The proof's statement is malformed")
 )
+
+// Status errors, each a stable problem type.
+var (
+	ErrStatusIndex   = problem.New("unknown-status-index", http.StatusNotFound, "No credential has that status index")
+	ErrStatusFinal   = problem.New("status-final", http.StatusConflict, "The credential is revoked; revocation is final")
+	ErrStatusValue   = problem.New("invalid-status", http.StatusBadRequest, "The status must be valid, suspended or revoked")
+	ErrNoStatusList  = problem.New("unknown-status-list", http.StatusNotFound, "No such status list")
+	ErrAdmin         = problem.New("admin-unauthorized", http.StatusUnauthorized, "The administrative API needs a valid bearer token")
+	ErrCredential    = problem.New("invalid-credential", http.StatusBadRequest, "The credential is not a valid persona credential of this issuer")
+	ErrRevocationPoP = problem.New("invalid-revocation-proof", http.StatusUnauthorized, "The revocation request is not signed by the credential's persona key for this issuer and nonce")
+)

@@ -30,6 +30,7 @@ type IssuedJSON struct {
 	Credential  string `json:"credential"`
 	Format      string `json:"format"`
 	StatusIndex int64  `json:"status_index"`
+	StatusList  string `json:"status_list"`
 	Pseudonym   string `json:"pseudonym"`
 	Expiry      int64  `json:"exp"`
 }
@@ -42,11 +43,16 @@ const MaxRequest = 64 << 10
 //	POST /v1/persona/nonce        a single-use nonce
 //	POST /v1/persona              issue a persona credential
 //	GET  /.well-known/jwks.json   the issuer's public keys
+//	GET  /v1/status-lists/{n}     a Status List Token (application/statuslist+jwt)
+//	POST /v1/admin/credentials/{idx}/status   revoke, suspend, reinstate (admin bearer token)
+//	POST /v1/persona/revocation-nonce         a nonce for holder self-revocation
+//	POST /v1/persona/revocation               a holder revokes its own credential
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/persona/nonce", i.serveNonce)
 	mux.HandleFunc("POST /v1/persona", i.serveIssue)
 	mux.HandleFunc("GET /.well-known/jwks.json", i.serveJWKS)
+	i.statusRoutes(mux)
 	return mux
 }
 
@@ -89,7 +95,7 @@ func (i *Issuer) serveIssue(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, err)
 		return
 	}
-	problem.JSON(w, http.StatusCreated, IssuedJSON{Credential: out.Credential, Format: "dc+sd-jwt", StatusIndex: out.StatusIndex, Pseudonym: out.Pseudonym, Expiry: out.Expiry.Unix()})
+	problem.JSON(w, http.StatusCreated, IssuedJSON{Credential: out.Credential, Format: "dc+sd-jwt", StatusIndex: out.StatusIndex, StatusList: out.Status.URI, Pseudonym: out.Pseudonym, Expiry: out.Expiry.Unix()})
 }
 
 // PublicKeys returns the issuer's public JWK set.

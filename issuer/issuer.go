@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -28,6 +29,22 @@ type Storage interface {
 	NonceValid(ctx context.Context, purpose, nonce string, now time.Time) (bool, error)
 	ConsumeNonce(ctx context.Context, purpose, nonce string, now time.Time) error
 	RecordIssuance(ctx context.Context, pseudonym []byte, vkID string, issued, expires time.Time) (int64, error)
+	StatusStorage
+}
+
+// StatusStorage keeps the credentials' statuses (0 valid, 1 revoked, 2
+// suspended, by status index) and a version per status list that every
+// change bumps.
+type StatusStorage interface {
+	// SetStatus changes the status of the credential at idx (in list);
+	// revocation is final. Unknown indexes and changes of a revoked
+	// credential are errors that Config.IsNotFound and Config.IsFinal
+	// recognize.
+	SetStatus(ctx context.Context, idx, list int64, status uint8, now time.Time) error
+	StatusVersion(ctx context.Context, list int64) (int64, error)
+	// Statuses returns the non-valid statuses of indexes in [from, to).
+	Statuses(ctx context.Context, from, to int64) (map[int64]uint8, error)
+	LastStatusIndex(ctx context.Context) (int64, error)
 }
 
 // Config configures an Issuer.
@@ -41,12 +58,27 @@ type Config struct {
 	NonceTTL       time.Duration     // default 5 minutes
 	ClockSkew      time.Duration     // proof time vs. issuer clock; default 5 minutes
 	Now            func() time.Time
+
+	// BaseURL is the issuer's public base URL (scheme and host, no
+	// trailing slash): status list URIs start with it. Required.
+	BaseURL string
+	// AdminToken is the bearer token of the provider-side status API
+	// (revoke, suspend, reinstate); empty disables that API.
+	AdminToken string
+	// StatusTTL is the ttl of the status lists (how long relying parties
+	// may cache them, and how often the issuer re-signs them); default 5
+	// minutes. StatusValidity is their exp after iat; default 24 hours.
+	StatusTTL, StatusValidity time.Duration
+	// IsNotFound and IsFinal recognize the store's "unknown status index"
+	// and "already revoked" errors.
+	IsNotFound, IsFinal func(error) bool
 }
 
 // Issuer is a transaction-identity provider.
 type Issuer struct {
 	cfg   Config
 	store Storage
+	lists listCache
 }
 
 // VCT is the SD-JWT VC type of a Mustard persona credential.
@@ -56,6 +88,24 @@ const VCT = "urn:mustard:vct:persona:1"
 func New(cfg Config, store Storage) (*Issuer, error) {
 	if cfg.ID == "" || cfg.Key == nil || cfg.Keys == nil || cfg.RegistryRoot == nil || cfg.RevocationRoot == nil || store == nil {
 		return nil, errors.New("issuer: id, key, circuit keys, roots and store are required")
+	}
+	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+		return nil, errors.New("issuer: the base URL must be an http(s) URL with no path")
+	}
+	if cfg.StatusTTL == 0 {
+		cfg.StatusTTL = 5 * time.Minute
+	}
+	if cfg.StatusValidity == 0 {
+		cfg.StatusValidity = 24 * time.Hour
+	}
+	if cfg.StatusValidity <= cfg.StatusTTL {
+		return nil, errors.New("issuer: status lists must stay valid longer than their ttl")
+	}
+	if cfg.IsNotFound == nil {
+		cfg.IsNotFound = func(error) bool { return false }
+	}
+	if cfg.IsFinal == nil {
+		cfg.IsFinal = func(error) bool { return false }
 	}
 	if cfg.CredentialTTL == 0 {
 		cfg.CredentialTTL = 30 * 24 * time.Hour
@@ -108,8 +158,9 @@ type Request struct {
 
 // Issued is a persona credential.
 type Issued struct {
-	Credential  string // SD-JWT VC, "<jwt>~<disclosure>~...~"
-	StatusIndex int64
+	Credential  string    // SD-JWT VC, "<jwt>~<disclosure>~...~"
+	StatusIndex int64     // the issuer's index of the credential (the admin API's)
+	Status      StatusRef // where its status is published
 	Pseudonym   string
 	Expiry      time.Time
 }
@@ -162,6 +213,13 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if err := i.store.ConsumeNonce(ctx, NoncePurpose, st.Nonce, now); err != nil {
 		return nil, ErrNonce
 	}
+	return i.issue(ctx, st, req.HolderKey, now)
+}
+
+// issue records and signs the credential for a statement whose proof,
+// nonce and holder binding were checked.
+func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Key, now time.Time) (*Issued, error) {
+	pub := &st.Public
 	exp := now.Add(i.cfg.CredentialTTL)
 	ps := pub.Pseudonym.Bytes()
 	idx, err := i.store.RecordIssuance(ctx, ps[:], st.VK, now, exp)
@@ -170,21 +228,21 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	}
 	visible, disclosable := Claims(st)
 	visible["persona_proof_vk"] = st.VK
+	ref := i.StatusRef(idx)
 	cred, err := sdjwt.Issue(sdjwt.IssueRequest{
 		Issuer:      i.cfg.ID,
 		VCT:         VCT,
 		IssuedAt:    now,
 		Expiry:      exp,
+		Status:      ref.Claim(),
 		Claims:      visible,
 		Disclosable: disclosable,
-		HolderKey:   req.HolderKey,
+		HolderKey:   holder,
 	}, i.cfg.Key)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	// The status list that idx points into is not served yet, so the
-	// credential carries no status claim rather than a dangling one.
-	return &Issued{Credential: cred, StatusIndex: idx, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
+	return &Issued{Credential: cred, StatusIndex: idx, Status: ref, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
 }
 
 // Claims turns a verified statement into persona credential claims: the

@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/mustard-id/mustard/internal/sdjwt"
@@ -40,10 +41,16 @@ type Config struct {
 	// Issuers resolves accredited issuers' keys (from the trust framework).
 	Issuers sdjwt.KeyResolver
 	Now     func() time.Time
+	// HTTPClient fetches status lists; nil means a client with a 10 s
+	// timeout.
+	HTTPClient *http.Client
 }
 
 // Verifier checks persona presentations.
-type Verifier struct{ cfg Config }
+type Verifier struct {
+	cfg    Config
+	status statusCache
+}
 
 // New returns a Verifier.
 func New(cfg Config) (*Verifier, error) {
@@ -52,6 +59,9 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	return &Verifier{cfg: cfg}, nil
 }
@@ -110,6 +120,15 @@ func (v *Verifier) Verify(ctx context.Context, presentation string, policy Polic
 			}
 		case nil:
 			return nil, ErrMissingClaim
+		}
+	}
+	// draft-ietf-oauth-sd-jwt-vc §3.2.2.2: status, when present, says
+	// where the credential's status is; a credential whose status cannot
+	// be established is refused, never taken as valid. Checked last: it
+	// may need a fetch.
+	if st, ok := res.Claims["status"]; ok {
+		if err := v.checkStatus(ctx, res.Issuer, st); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -42,15 +42,16 @@ func newDemoCmd() *cobra.Command {
 				data = dir
 			}
 			fmt.Fprintln(out, "Starting a Mustard server on a free loopback port (data in "+data+")")
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out)})
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				return err
 			}
+			defer ln.Close()
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out), BaseURL: "http://" + ln.Addr().String()})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			done := make(chan error, 1)

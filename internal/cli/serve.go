@@ -22,15 +22,16 @@ func newServeCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out)})
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %v (choose another with --addr)", addr, err)
 			}
+			defer ln.Close()
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out), BaseURL: "http://" + ln.Addr().String()})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
 			fmt.Fprintf(out, "mustard is serving on http://%s (data in %s)\n", ln.Addr(), data)
 			return serveUntilDone(cmd.Context(), srv.Handler(), ln, out)
 		},

@@ -46,17 +46,17 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		env.dir = dir
-		env.srv, err = server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "integration-test"})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer env.srv.Close()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		env.srv, err = server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "integration-test", BaseURL: "http://" + ln.Addr().String(), AdminToken: adminToken})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer env.srv.Close()
 		hs := &http.Server{Handler: env.srv.Handler()}
 		go hs.Serve(ln)
 		defer hs.Close()

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -44,6 +45,12 @@ type Options struct {
 	Passphrase string
 	Progress   zk.Progress
 	Now        func() time.Time
+	// BaseURL is the server's public base URL (e.g. the listen URL):
+	// status list URIs start with it. Empty means http://127.0.0.1:8080.
+	BaseURL string
+	// AdminToken is the bearer token of the issuer's status API; empty
+	// means MUSTARD_ADMIN_TOKEN, and failing that the API is disabled.
+	AdminToken string
 }
 
 // SampleSourceID is the issuer identifier of the sample government issuer
@@ -153,6 +160,10 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		RegistryRoot:   func() fr.Element { return root },
 		RevocationRoot: s.Provider.RevocationRoot,
 		Now:            opts.Now,
+		BaseURL:        cmp.Or(opts.BaseURL, "http://127.0.0.1:8080"),
+		AdminToken:     cmp.Or(opts.AdminToken, os.Getenv("MUSTARD_ADMIN_TOKEN")),
+		IsNotFound:     func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
+		IsFinal:        func(err error) bool { return errors.Is(err, sqlite.ErrFinal) },
 	}, s.Store); err != nil {
 		return err
 	}

@@ -66,9 +66,11 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; serialize here rather than retry
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: migrate: %w", err)
+	for _, sch := range []string{schema, statusSchema} {
+		if _, err := db.Exec(sch); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: migrate: %w", err)
+		}
 	}
 	return &Store{db: db}, nil
 }

@@ -1,0 +1,56 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Status transitions: suspension is reversible, revocation final; every
+// change bumps the list's version and an unchanged status does not.
+func TestSetStatus(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Now()
+	idx, err := s.RecordIssuance(ctx, []byte("p"), "vk", now, now.Add(time.Hour))
+	require.NoError(t, err)
+	other, err := s.RecordIssuance(ctx, []byte("q"), "vk", now, now.Add(time.Hour))
+	require.NoError(t, err)
+	last, err := s.LastStatusIndex(ctx)
+	require.NoError(t, err)
+	require.Equal(t, other, last)
+
+	version := func() int64 {
+		v, err := s.StatusVersion(ctx, 0)
+		require.NoError(t, err)
+		return v
+	}
+	require.Zero(t, version())
+	require.NoError(t, s.SetStatus(ctx, idx, 0, statusSuspended, now))
+	require.EqualValues(t, 1, version())
+	require.NoError(t, s.SetStatus(ctx, idx, 0, statusSuspended, now))
+	require.EqualValues(t, 1, version())
+	st, err := s.Statuses(ctx, 0, 10)
+	require.NoError(t, err)
+	require.Equal(t, map[int64]uint8{idx: statusSuspended}, st)
+
+	require.NoError(t, s.SetStatus(ctx, idx, 0, statusValid, now))
+	require.NoError(t, s.SetStatus(ctx, idx, 0, statusRevoked, now))
+	require.ErrorIs(t, s.SetStatus(ctx, idx, 0, statusValid, now), ErrFinal)
+	require.ErrorIs(t, s.SetStatus(ctx, idx, 0, statusSuspended, now), ErrFinal)
+	require.EqualValues(t, 3, version())
+	got, err := s.StatusOf(ctx, idx)
+	require.NoError(t, err)
+	require.EqualValues(t, statusRevoked, got.Status)
+	require.Equal(t, now.Add(time.Hour).Unix(), got.Expires.Unix())
+
+	require.ErrorIs(t, s.SetStatus(ctx, 999, 0, statusRevoked, now), ErrNotFound)
+	_, err = s.StatusOf(ctx, 999)
+	require.ErrorIs(t, err, ErrNotFound)
+	require.Error(t, s.SetStatus(ctx, other, 0, 3, now))
+	st, err = s.Statuses(ctx, other, other+1)
+	require.NoError(t, err)
+	require.Empty(t, st)
+}
