@@ -42,7 +42,8 @@ const MaxRequest = 64 << 10
 //
 //	POST /v1/persona/nonce        a single-use nonce
 //	POST /v1/persona              issue a persona credential
-//	GET  /.well-known/jwks.json   the issuer's public keys
+//	GET  /.well-known/jwks.json   the issuer's public keys (current and retired)
+//	GET  /.well-known/did.json    its did:web document (the same keys, JsonWebKey2020)
 //	GET  /v1/status-lists/{n}     a Status List Token (application/statuslist+jwt)
 //	POST /v1/admin/credentials/{idx}/status   revoke, suspend, reinstate (admin bearer token)
 //	POST /v1/persona/revocation-nonce         a nonce for holder self-revocation
@@ -52,6 +53,7 @@ func (i *Issuer) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/persona/nonce", i.serveNonce)
 	mux.HandleFunc("POST /v1/persona", i.serveIssue)
 	mux.HandleFunc("GET /.well-known/jwks.json", i.serveJWKS)
+	mux.HandleFunc("GET /.well-known/did.json", i.serveDID)
 	i.statusRoutes(mux)
 	return mux
 }
@@ -98,19 +100,6 @@ func (i *Issuer) serveIssue(w http.ResponseWriter, r *http.Request) {
 	problem.JSON(w, http.StatusCreated, IssuedJSON{Credential: out.Credential, Format: "dc+sd-jwt", StatusIndex: out.StatusIndex, StatusList: out.Status.URI, Pseudonym: out.Pseudonym, Expiry: out.Expiry.Unix()})
 }
 
-// PublicKeys returns the issuer's public JWK set.
-func (i *Issuer) PublicKeys() (jwk.Set, error) {
-	pub, err := i.cfg.Key.PublicKey()
-	if err != nil {
-		return nil, err
-	}
-	set := jwk.NewSet()
-	if err := set.AddKey(pub); err != nil {
-		return nil, err
-	}
-	return set, nil
-}
-
 func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	set, err := i.PublicKeys()
 	if err != nil {
@@ -120,4 +109,15 @@ func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_ = json.NewEncoder(w).Encode(set)
+}
+
+func (i *Issuer) serveDID(w http.ResponseWriter, r *http.Request) {
+	doc, err := i.DIDDocument()
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/did+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(doc)
 }

@@ -50,7 +50,8 @@ type StatusStorage interface {
 // Config configures an Issuer.
 type Config struct {
 	ID             string            // issuer identifier: the iss of persona credentials (its URL)
-	Key            jwk.Key           // signing key (ES256), kid set
+	Key            jwk.Key           // current signing key (ES256 or EdDSA), kid set
+	RetiredKeys    []RetiredKey      // earlier signing keys still published
 	Keys           *zk.Keys          // persona circuit keys
 	RegistryRoot   func() fr.Element // the trust framework's current registry root
 	RevocationRoot func() fr.Element // the current revocation root
@@ -79,6 +80,7 @@ type Issuer struct {
 	cfg   Config
 	store Storage
 	lists listCache
+	keys  keyring
 }
 
 // VCT is the SD-JWT VC type of a Mustard persona credential.
@@ -107,6 +109,9 @@ func New(cfg Config, store Storage) (*Issuer, error) {
 	if cfg.IsFinal == nil {
 		cfg.IsFinal = func(error) bool { return false }
 	}
+	if err := checkSigningKey(cfg.Key); err != nil {
+		return nil, err
+	}
 	if cfg.CredentialTTL == 0 {
 		cfg.CredentialTTL = 30 * 24 * time.Hour
 	}
@@ -119,7 +124,7 @@ func New(cfg Config, store Storage) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Issuer{cfg: cfg, store: store}, nil
+	return &Issuer{cfg: cfg, store: store, keys: keyring{current: cfg.Key, retired: cfg.RetiredKeys}}, nil
 }
 
 // ID is the issuer identifier.
@@ -238,7 +243,7 @@ func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Ke
 		Claims:      visible,
 		Disclosable: disclosable,
 		HolderKey:   holder,
-	}, i.cfg.Key)
+	}, i.keys.signer())
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}

@@ -123,7 +123,7 @@ func (i *Issuer) StatusList(ctx context.Context, n int64) (*SignedList, error) {
 		TTL:      i.cfg.StatusTTL,
 		List:     l,
 	}
-	signed, err := tok.Sign(i.cfg.Key)
+	signed, err := tok.Sign(i.keys.signer())
 	if err != nil {
 		return nil, fmt.Errorf("issuer: status list: %w", err)
 	}

@@ -22,6 +22,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/persona/nonce", iss)
 	mux.Handle("POST /v1/persona", iss)
 	mux.Handle("GET /.well-known/jwks.json", iss)
+	mux.Handle("GET /.well-known/did.json", iss)
 	mux.Handle("GET /v1/status-lists/{n}", iss)
 	mux.Handle("POST /v1/admin/credentials/{idx}/status", iss)
 	mux.Handle("POST /v1/persona/revocation-nonce", iss)
