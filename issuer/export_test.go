@@ -13,6 +13,9 @@ import (
 // the proof, nonce and holder binding have been checked: status tests
 // need credentials, not Groth16 proofs (internal/integration issues over
 // real proofs).
-func (i *Issuer) IssueVerified(ctx context.Context, st *persona.Statement, holder jwk.Key, now time.Time) (*Issued, error) {
-	return i.issue(ctx, st, holder, now)
+func (i *Issuer) IssueVerified(ctx context.Context, st *persona.Statement, holder jwk.Key, format string, now time.Time) (*Issued, error) {
+	if format == "" {
+		format = FormatSDJWT
+	}
+	return i.issue(ctx, st, holder, format, now)
 }

@@ -103,16 +103,28 @@ func (w *world) statement(scope string) *persona.Statement {
 	st.Public.Pseudonym = zk.Pseudonym(s, st.Public.Scope)
 	st.Public.MinGrade = zk.GradeHigh
 	st.Public.Now = w.clock.Now().Unix()
+	// Proves age >= 18 and discloses the nationality: the credential has
+	// selectively disclosable claims.
+	birth, _ := zk.AttrByName("birth_date")
+	st.Public.Predicates[0] = persona.Predicate{Slot: persona.SlotOf(birth.Index), Op: persona.OpLe, Value: zk.Int64(zk.Days(w.clock.Now().AddDate(-18, 0, 0)))}
+	nat, _ := zk.AttrByName("nationality")
+	de, _ := nat.Encode("DE")
+	st.Public.Disclosures[0] = persona.Disclosure{Slot: persona.SlotOf(nat.Index), Value: de}
 	return st
 }
 
-// issue issues a persona credential to a fresh persona key.
+// issue issues a persona credential (SD-JWT VC) to a fresh persona key.
 func (w *world) issue(t testing.TB) (*issuer.Issued, jwk.Key) {
+	return w.issueAs(t, "")
+}
+
+// issueAs issues a persona credential in format to a fresh persona key.
+func (w *world) issueAs(t testing.TB, format string) (*issuer.Issued, jwk.Key) {
 	t.Helper()
 	holder := newKey(t)
 	pub, err := holder.PublicKey()
 	require.NoError(t, err)
-	out, err := w.iss.IssueVerified(context.Background(), w.statement(testScope), pub, w.clock.Now())
+	out, err := w.iss.IssueVerified(context.Background(), w.statement(testScope), pub, format, w.clock.Now())
 	require.NoError(t, err)
 	return out, holder
 }

@@ -23,6 +23,9 @@ type RequestJSON struct {
 	Proof     persona.ProofJSON `json:"proof"`
 	HolderJWK json.RawMessage   `json:"holder_jwk"`
 	PoP       string            `json:"pop"`
+	// Format is "dc+sd-jwt" (default), "jwt_vc_json" (W3C VC 2.0, JOSE
+	// secured) or "jwt_vc_json_v1" (W3C VC 1.1 JWT, for older verifiers).
+	Format string `json:"format,omitempty"`
 }
 
 // IssuedJSON is the response of POST /v1/persona.
@@ -92,12 +95,12 @@ func (i *Issuer) serveIssue(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, ErrHolderBinding) // refuse private keys and other types
 		return
 	}
-	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP})
+	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP, Format: body.Format})
 	if err != nil {
 		problem.Write(w, r, err)
 		return
 	}
-	problem.JSON(w, http.StatusCreated, IssuedJSON{Credential: out.Credential, Format: "dc+sd-jwt", StatusIndex: out.StatusIndex, StatusList: out.Status.URI, Pseudonym: out.Pseudonym, Expiry: out.Expiry.Unix()})
+	problem.JSON(w, http.StatusCreated, IssuedJSON{Credential: out.Credential, Format: out.Format, StatusIndex: out.StatusIndex, StatusList: out.Status.URI, Pseudonym: out.Pseudonym, Expiry: out.Expiry.Unix()})
 }
 
 func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {

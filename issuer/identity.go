@@ -75,7 +75,7 @@ func (i *Issuer) Rotate(key jwk.Key) error {
 	i.keys.current = key
 	i.keys.mu.Unlock()
 	i.lists.mu.Lock()
-	i.lists.lists = nil
+	clear(i.lists.lists)
 	i.lists.mu.Unlock()
 	return nil
 }

@@ -159,11 +159,15 @@ type Request struct {
 	Proof     persona.ProofJSON
 	HolderKey jwk.Key // the persona's public key
 	PoP       string  // SignPossession(personaKey, issuer ID, nonce)
+	// Format is the credential format: FormatSDJWT (the default),
+	// FormatVC2 or FormatVC11.
+	Format string
 }
 
 // Issued is a persona credential.
 type Issued struct {
-	Credential  string    // SD-JWT VC, "<jwt>~<disclosure>~...~"
+	Credential  string    // SD-JWT VC "<jwt>~<disclosure>~...~", or a VC JWT
+	Format      string    // FormatSDJWT, FormatVC2 or FormatVC11
 	StatusIndex int64     // the issuer's index of the credential (the admin API's)
 	Status      StatusRef // where its status is published
 	Pseudonym   string
@@ -174,6 +178,13 @@ type Issued struct {
 // (and the nonce is not consumed) unless every check passes.
 func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	now := i.cfg.Now()
+	format := req.Format
+	if format == "" {
+		format = FormatSDJWT
+	}
+	if format != FormatSDJWT && format != FormatVC2 && format != FormatVC11 {
+		return nil, ErrFormat
+	}
 	st, err := persona.Decode(&req.Proof)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
@@ -218,12 +229,12 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if err := i.store.ConsumeNonce(ctx, NoncePurpose, st.Nonce, now); err != nil {
 		return nil, ErrNonce
 	}
-	return i.issue(ctx, st, req.HolderKey, now)
+	return i.issue(ctx, st, req.HolderKey, format, now)
 }
 
 // issue records and signs the credential for a statement whose proof,
 // nonce and holder binding were checked.
-func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Key, now time.Time) (*Issued, error) {
+func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Key, format string, now time.Time) (*Issued, error) {
 	pub := &st.Public
 	exp := now.Add(i.cfg.CredentialTTL)
 	ps := pub.Pseudonym.Bytes()
@@ -234,6 +245,13 @@ func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Ke
 	visible, disclosable := Claims(st)
 	visible["persona_proof_vk"] = st.VK
 	ref := i.StatusRef(idx)
+	if format != FormatSDJWT {
+		cred, err := i.signVC(format, visible, disclosable, holder, ref, now, exp)
+		if err != nil {
+			return nil, err
+		}
+		return &Issued{Credential: cred, Format: format, StatusIndex: idx, Status: ref, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
+	}
 	cred, err := sdjwt.Issue(sdjwt.IssueRequest{
 		Issuer:      i.cfg.ID,
 		VCT:         VCT,
@@ -247,7 +265,7 @@ func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Ke
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	return &Issued{Credential: cred, StatusIndex: idx, Status: ref, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
+	return &Issued{Credential: cred, Format: format, StatusIndex: idx, Status: ref, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
 }
 
 // Claims turns a verified statement into persona credential claims: the

@@ -74,16 +74,45 @@ type SignedList struct {
 	version  int64
 }
 
-// listCache keeps each list's last signed token until its version
-// changes or it is older than the ttl.
+// listCache keeps each list's last signed form (per kind) until its
+// version changes or it is older than the ttl.
 type listCache struct {
 	mu    sync.Mutex
-	lists map[int64]*SignedList
+	lists map[listKey]*SignedList
 }
+
+type listKey struct {
+	n    int64
+	kind string // KindToken, or a W3C statusPurpose
+}
+
+// Kinds of signed status lists.
+const (
+	// KindToken is the IETF Token Status List (2 bits per credential).
+	KindToken = "token"
+	// PurposeRevocation and PurposeSuspension are the W3C Bitstring
+	// Status Lists, one bit per credential each.
+	PurposeRevocation = "revocation"
+	PurposeSuspension = "suspension"
+)
 
 // StatusList returns status list n as a signed Status List Token: re-signed
 // when a status in it changed or the last one is older than the ttl.
 func (i *Issuer) StatusList(ctx context.Context, n int64) (*SignedList, error) {
+	return i.signedList(ctx, n, KindToken)
+}
+
+// BitstringStatusList returns status list n for purpose (revocation or
+// suspension) as a W3C BitstringStatusListCredential secured as a VC 2.0
+// JWT, cached like StatusList.
+func (i *Issuer) BitstringStatusList(ctx context.Context, n int64, purpose string) (*SignedList, error) {
+	if purpose != PurposeRevocation && purpose != PurposeSuspension {
+		return nil, ErrNoStatusList
+	}
+	return i.signedList(ctx, n, purpose)
+}
+
+func (i *Issuer) signedList(ctx context.Context, n int64, kind string) (*SignedList, error) {
 	last, err := i.store.LastStatusIndex(ctx)
 	if err != nil {
 		return nil, err
@@ -96,9 +125,10 @@ func (i *Issuer) StatusList(ctx context.Context, n int64) (*SignedList, error) {
 		return nil, err
 	}
 	now := i.cfg.Now()
+	key := listKey{n, kind}
 	i.lists.mu.Lock()
 	defer i.lists.mu.Unlock()
-	if c := i.lists.lists[n]; c != nil && c.version == version && now.Sub(c.IssuedAt) < i.cfg.StatusTTL {
+	if c := i.lists.lists[key]; c != nil && c.version == version && now.Sub(c.IssuedAt) < i.cfg.StatusTTL {
 		return c, nil
 	}
 	from := n * ListSize
@@ -106,13 +136,33 @@ func (i *Issuer) StatusList(ctx context.Context, n int64) (*SignedList, error) {
 	if err != nil {
 		return nil, err
 	}
+	var signed string
+	if kind == KindToken {
+		signed, err = i.signToken(n, statuses, now)
+	} else {
+		signed, err = i.signBitstring(n, kind, statuses, now)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("issuer: status list: %w", err)
+	}
+	h := sha256.Sum256([]byte(signed))
+	c := &SignedList{Token: signed, ETag: `"` + base64.RawURLEncoding.EncodeToString(h[:16]) + `"`, IssuedAt: now, TTL: i.cfg.StatusTTL, version: version}
+	if i.lists.lists == nil {
+		i.lists.lists = map[listKey]*SignedList{}
+	}
+	i.lists.lists[key] = c
+	return c, nil
+}
+
+func (i *Issuer) signToken(n int64, statuses map[int64]uint8, now time.Time) (string, error) {
 	l, err := statuslist.New(statusBits, ListSize, statuslist.LSBFirst)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
+	from := n * ListSize
 	for idx, st := range statuses {
 		if err := l.Set(int(idx-from), st); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	tok := &statuslist.Token{
@@ -123,15 +173,5 @@ func (i *Issuer) StatusList(ctx context.Context, n int64) (*SignedList, error) {
 		TTL:      i.cfg.StatusTTL,
 		List:     l,
 	}
-	signed, err := tok.Sign(i.keys.signer())
-	if err != nil {
-		return nil, fmt.Errorf("issuer: status list: %w", err)
-	}
-	h := sha256.Sum256([]byte(signed))
-	c := &SignedList{Token: signed, ETag: `"` + base64.RawURLEncoding.EncodeToString(h[:16]) + `"`, IssuedAt: now, TTL: i.cfg.StatusTTL, version: version}
-	if i.lists.lists == nil {
-		i.lists.lists = map[int64]*SignedList{}
-	}
-	i.lists.lists[n] = c
-	return c, nil
+	return tok.Sign(i.keys.signer())
 }

@@ -34,6 +34,7 @@ type RevokedJSON struct {
 
 func (i *Issuer) statusRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+StatusListPath+"{n}", i.serveStatusList)
+	mux.HandleFunc("GET "+StatusListPath+"{n}/{purpose}", i.serveStatusList)
 	mux.HandleFunc("POST /v1/admin/credentials/{idx}/status", i.serveSetStatus)
 	mux.HandleFunc("POST /v1/persona/revocation-nonce", i.serveRevocationNonce)
 	mux.HandleFunc("POST /v1/persona/revocation", i.serveRevokeOwn)
@@ -41,8 +42,10 @@ func (i *Issuer) statusRoutes(mux *http.ServeMux) {
 
 // serveStatusList serves a Status List Token (draft-ietf-oauth-status-list,
 // "Status List Request": the response "MUST use the media type
-// application/statuslist+jwt") with caching headers: max-age is what
-// remains of the token's ttl, the ETag names the signed token.
+// application/statuslist+jwt"), or with a purpose a W3C
+// BitstringStatusListCredential (application/vc+jwt), with caching
+// headers: max-age is what remains of the ttl, the ETag names the signed
+// token.
 func (i *Issuer) serveStatusList(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("n")
 	n, err := strconv.ParseInt(raw, 10, 64)
@@ -50,7 +53,14 @@ func (i *Issuer) serveStatusList(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, ErrNoStatusList)
 		return
 	}
-	sl, err := i.StatusList(r.Context(), n)
+	mediaType := statuslist.MediaType
+	var sl *SignedList
+	if purpose := r.PathValue("purpose"); purpose != "" {
+		sl, err = i.BitstringStatusList(r.Context(), n, purpose)
+		mediaType = mediaTypeVC2
+	} else {
+		sl, err = i.StatusList(r.Context(), n)
+	}
 	if err != nil {
 		problem.Write(w, r, err)
 		return
@@ -63,7 +73,7 @@ func (i *Issuer) serveStatusList(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	w.Header().Set("Content-Type", statuslist.MediaType)
+	w.Header().Set("Content-Type", mediaType)
 	_, _ = w.Write([]byte(sl.Token))
 }
 

@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /.well-known/jwks.json", iss)
 	mux.Handle("GET /.well-known/did.json", iss)
 	mux.Handle("GET /v1/status-lists/{n}", iss)
+	mux.Handle("GET /v1/status-lists/{n}/{purpose}", iss)
 	mux.Handle("POST /v1/admin/credentials/{idx}/status", iss)
 	mux.Handle("POST /v1/persona/revocation-nonce", iss)
 	mux.Handle("POST /v1/persona/revocation", iss)
