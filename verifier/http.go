@@ -2,9 +2,15 @@ package verifier
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -27,14 +33,17 @@ type PresentationRequestJSON struct {
 	ExpiresIn int64  `json:"expires_in"`
 }
 
-// VerifyJSON is the body of POST /v1/presentations/verify.
+// VerifyJSON is the body of POST /v1/presentations/verify: a key-bound
+// SD-JWT VC presentation, or (proof) a self-issued persona proof whose
+// nonce is the one of the presentation request.
 type VerifyJSON struct {
-	Presentation   string   `json:"presentation"`
-	Audience       string   `json:"audience"`
-	Scope          string   `json:"scope"`
-	Nonce          string   `json:"nonce"`
-	MinGrade       string   `json:"min_grade,omitempty"`
-	RequiredClaims []string `json:"required_claims,omitempty"`
+	Presentation   string             `json:"presentation,omitempty"`
+	Proof          *persona.ProofJSON `json:"proof,omitempty"`
+	Audience       string             `json:"audience"`
+	Scope          string             `json:"scope"`
+	Nonce          string             `json:"nonce"`
+	MinGrade       string             `json:"min_grade,omitempty"`
+	RequiredClaims []string           `json:"required_claims,omitempty"`
 }
 
 // VerdictJSON is the response of a successful verification.
@@ -56,11 +65,16 @@ type API struct {
 // Handler serves:
 //
 //	POST /v1/presentation-requests   a nonce for one presentation
-//	POST /v1/presentations/verify    verify a presentation against a policy
+//	POST /v1/presentations/verify    verify a presentation (SD-JWT VC, or a self-issued
+//	                                 proof: a "proof" member, or the body itself as
+//	                                 application/vnd.mustard.persona-proof+json with the
+//	                                 policy in the query) against a policy
+//	POST /v1/presentations/verify-batch   many presentations in one call
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/presentation-requests", a.serveRequest)
 	mux.HandleFunc("POST /v1/presentations/verify", a.serveVerify)
+	mux.HandleFunc("POST /v1/presentations/verify-batch", a.serveBatch)
 	return mux
 }
 
@@ -101,36 +115,152 @@ const MaxPresentation = 64 << 10
 
 func (a *API) serveVerify(w http.ResponseWriter, r *http.Request) {
 	var body VerifyJSON
-	if err := problem.Decode(w, r, MaxPresentation+8<<10, &body); err != nil {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == ProofMediaType {
+		var p persona.ProofJSON
+		if err := decodeProof(w, r, &p); err != nil {
+			problem.Write(w, r, err)
+			return
+		}
+		q := r.URL.Query()
+		body = VerifyJSON{Proof: &p, Audience: q.Get("audience"), Scope: q.Get("scope"), Nonce: p.Public.Nonce, MinGrade: q.Get("min_grade")}
+		if rc := q.Get("required_claims"); rc != "" {
+			body.RequiredClaims = strings.Split(rc, ",")
+		}
+	} else if err := problem.Decode(w, r, MaxPresentation+8<<10, &body); err != nil {
 		problem.Write(w, r, err)
 		return
 	}
+	res := a.verify(r.Context(), []VerifyJSON{body})[0]
+	if res.Err != nil {
+		problem.Write(w, r, res.Err)
+		return
+	}
+	problem.JSON(w, http.StatusOK, VerdictJSON{Valid: true, Verdict: *res.Verdict})
+}
+
+// decodeProof reads a self-issued proof body: bounded, strict.
+func decodeProof(w http.ResponseWriter, r *http.Request, p *persona.ProofJSON) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxPresentation))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return problem.ErrTooLarge
+		}
+		return problem.ErrMalformed
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return problem.ErrMalformed
+	}
+	return nil
+}
+
+// policyOf turns a request into a policy.
+func policyOf(body *VerifyJSON) (Policy, error) {
 	pol := Policy{Audience: body.Audience, Scope: body.Scope, Nonce: body.Nonce, RequiredClaims: body.RequiredClaims}
+	if len(body.RequiredClaims) > 16 || (body.Presentation == "") == (body.Proof == nil) {
+		return pol, ErrInvalidRequest
+	}
+	if body.Proof != nil && body.Nonce != "" && body.Nonce != body.Proof.Public.Nonce {
+		return pol, ErrNonce
+	}
+	if body.Proof != nil {
+		pol.Nonce = body.Proof.Public.Nonce
+	}
 	if body.MinGrade != "" {
 		g, err := zk.ParseGrade(body.MinGrade)
 		if err != nil {
-			problem.Write(w, r, ErrInvalidRequest)
-			return
+			return pol, ErrInvalidRequest
 		}
 		pol.MinGrade = g
 	}
-	if len(body.RequiredClaims) > 16 {
+	return pol, nil
+}
+
+// verify verifies requests (in one batch) and consumes the nonce of each
+// one that verified: a forged presentation cannot burn a relying party's
+// nonce, and a nonce is accepted once, even twice in one batch.
+func (a *API) verify(ctx context.Context, bodies []VerifyJSON) []BatchResult {
+	out := make([]BatchResult, len(bodies))
+	items := make([]BatchItem, 0, len(bodies))
+	idx := make([]int, 0, len(bodies))
+	for n := range bodies {
+		pol, err := policyOf(&bodies[n])
+		if err != nil {
+			out[n].Err = err
+			continue
+		}
+		items = append(items, BatchItem{Presentation: bodies[n].Presentation, Proof: bodies[n].Proof, Policy: pol})
+		idx = append(idx, n)
+	}
+	for k, res := range a.V.VerifyBatch(ctx, items) {
+		n := idx[k]
+		out[n] = res
+		if res.Err != nil {
+			continue
+		}
+		if err := a.Store.ConsumeNonce(ctx, noncePurpose(bodies[n].Audience), items[k].Policy.Nonce, a.V.cfg.Now()); err != nil {
+			if a.IsNonceUsed == nil || a.IsNonceUsed(err) {
+				err = ErrNonce
+			}
+			out[n] = BatchResult{Err: err}
+		}
+	}
+	return out
+}
+
+// BatchJSON is the body of POST /v1/presentations/verify-batch.
+type BatchJSON struct {
+	Items []VerifyJSON `json:"items"`
+}
+
+// BatchResultJSON is one item's answer: valid with its verdict, or not
+// with the problem (its type the reason code).
+type BatchResultJSON struct {
+	Valid   bool          `json:"valid"`
+	Verdict *Verdict      `json:"verdict,omitempty"`
+	Problem *problem.Body `json:"problem,omitempty"`
+}
+
+// BatchResponseJSON answers POST /v1/presentations/verify-batch, results
+// in the order of the items.
+type BatchResponseJSON struct {
+	Results []BatchResultJSON `json:"results"`
+}
+
+// MaxBatchBody bounds a batch request.
+const MaxBatchBody = 8 << 20
+
+func (a *API) serveBatch(w http.ResponseWriter, r *http.Request) {
+	var body BatchJSON
+	if err := problem.Decode(w, r, MaxBatchBody, &body); err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	if len(body.Items) == 0 || len(body.Items) > MaxBatch {
 		problem.Write(w, r, ErrInvalidRequest)
 		return
 	}
-	verdict, err := a.V.Verify(r.Context(), body.Presentation, pol)
-	if err != nil {
-		problem.Write(w, r, err)
-		return
-	}
-	// The nonce is consumed only by a presentation that verified: a forged
-	// one cannot burn a relying party's nonce.
-	if err := a.Store.ConsumeNonce(r.Context(), noncePurpose(body.Audience), body.Nonce, a.V.cfg.Now()); err != nil {
-		if a.IsNonceUsed == nil || a.IsNonceUsed(err) {
-			err = ErrNonce
+	for _, it := range body.Items {
+		if len(it.Presentation) > MaxPresentation {
+			problem.Write(w, r, problem.ErrTooLarge)
+			return
 		}
-		problem.Write(w, r, err)
-		return
 	}
-	problem.JSON(w, http.StatusOK, VerdictJSON{Valid: true, Verdict: *verdict})
+	res := a.verify(r.Context(), body.Items)
+	out := BatchResponseJSON{Results: make([]BatchResultJSON, len(res))}
+	for n, rr := range res {
+		if rr.Err == nil {
+			out.Results[n] = BatchResultJSON{Valid: true, Verdict: rr.Verdict}
+			continue
+		}
+		var p *problem.Error
+		if !errors.As(rr.Err, &p) {
+			// A store failure: the whole call fails, as it would alone.
+			problem.Write(w, r, rr.Err)
+			return
+		}
+		out.Results[n] = BatchResultJSON{Problem: &problem.Body{Type: p.Type(), Title: p.Title, Status: p.Status}}
+	}
+	problem.JSON(w, http.StatusOK, out)
 }

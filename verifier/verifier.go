@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -44,6 +46,12 @@ type Config struct {
 	// HTTPClient fetches status lists; nil means a client with a 10 s
 	// timeout.
 	HTTPClient *http.Client
+
+	// Self-issued proofs (optional): the persona circuit's keys, the trust
+	// framework's registry root and the current revocation root.
+	ZK             *zk.Keys
+	RegistryRoot   func() fr.Element
+	RevocationRoot func() fr.Element
 }
 
 // Verifier checks persona presentations.

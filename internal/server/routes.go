@@ -31,6 +31,7 @@ func (s *Server) routes() http.Handler {
 	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) }}).Handler()
 	mux.Handle("POST /v1/presentation-requests", ver)
 	mux.Handle("POST /v1/presentations/verify", ver)
+	mux.Handle("POST /v1/presentations/verify-batch", ver)
 	mux.HandleFunc("GET /v1/trust-framework", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/jwt")
 		w.Header().Set("Cache-Control", "public, max-age=300")

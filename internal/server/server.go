@@ -171,7 +171,10 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if s.Verifier, err = verifier.New(verifier.Config{Issuers: issuers, Now: opts.Now}); err != nil {
+	if s.Verifier, err = verifier.New(verifier.Config{
+		Issuers: issuers, Now: opts.Now,
+		ZK: s.Keys, RegistryRoot: func() fr.Element { return root }, RevocationRoot: s.Provider.RevocationRoot,
+	}); err != nil {
 		return err
 	}
 	s.handler = s.routes()
