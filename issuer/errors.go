@@ -30,3 +30,9 @@ var (
 	ErrCredential    = problem.New("invalid-credential", http.StatusBadRequest, "The credential is not a valid persona credential of this issuer")
 	ErrRevocationPoP = problem.New("invalid-revocation-proof", http.StatusUnauthorized, "The revocation request is not signed by the credential's persona key for this issuer and nonce")
 )
+
+// Validation service errors.
+var (
+	ErrValidation       = problem.New("invalid-validation-request", http.StatusBadRequest, "Send exactly one of credential and pseudonym, bounded")
+	ErrUnknownPseudonym = problem.New("unknown-pseudonym", http.StatusNotFound, "This issuer has issued no credential for that pseudonym")
+)

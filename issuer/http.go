@@ -51,6 +51,7 @@ const MaxRequest = 64 << 10
 //	POST /v1/admin/credentials/{idx}/status   revoke, suspend, reinstate (admin bearer token)
 //	POST /v1/persona/revocation-nonce         a nonce for holder self-revocation
 //	POST /v1/persona/revocation               a holder revokes its own credential
+//	POST /v1/validation                       current status and grade, as a signed JWT
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/persona/nonce", i.serveNonce)

@@ -28,8 +28,14 @@ type Storage interface {
 	CreateNonce(ctx context.Context, purpose, nonce string, expires time.Time) error
 	NonceValid(ctx context.Context, purpose, nonce string, now time.Time) (bool, error)
 	ConsumeNonce(ctx context.Context, purpose, nonce string, now time.Time) error
-	RecordIssuance(ctx context.Context, pseudonym []byte, vkID string, issued, expires time.Time) (int64, error)
+	// RecordPersona stores an issuance with its grade and returns its
+	// status index.
+	RecordPersona(ctx context.Context, pseudonym []byte, vkID string, grade uint64, issued, expires time.Time) (int64, error)
 	StatusStorage
+	// ValidationByIndex and LatestByPseudonym answer the validation
+	// service; unknown entries are errors Config.IsNotFound recognizes.
+	ValidationByIndex(ctx context.Context, idx int64) (status uint8, grade uint64, expires time.Time, err error)
+	LatestByPseudonym(ctx context.Context, pseudonym []byte) (int64, error)
 }
 
 // StatusStorage keeps the credentials' statuses (0 valid, 1 revoked, 2
@@ -238,7 +244,7 @@ func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Ke
 	pub := &st.Public
 	exp := now.Add(i.cfg.CredentialTTL)
 	ps := pub.Pseudonym.Bytes()
-	idx, err := i.store.RecordIssuance(ctx, ps[:], st.VK, now, exp)
+	idx, err := i.store.RecordPersona(ctx, ps[:], st.VK, pub.MinGrade, now, exp)
 	if err != nil {
 		return nil, err
 	}

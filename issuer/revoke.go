@@ -16,7 +16,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
-	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/statuslist"
 )
 
@@ -76,17 +75,9 @@ func (i *Issuer) RevocationNonce(ctx context.Context) (string, time.Time, error)
 // unless every check passes.
 func (i *Issuer) RevokeOwn(ctx context.Context, credential, proof string) (StatusRef, error) {
 	now := i.cfg.Now()
-	tok, err := sdjwt.Parse(credential)
-	if err != nil || tok.KeyBinding != "" {
-		return StatusRef{}, ErrCredential
-	}
-	set, err := i.PublicKeys()
+	res, err := i.ownCredential(ctx, credential, false)
 	if err != nil {
 		return StatusRef{}, err
-	}
-	res, err := sdjwt.Verify(ctx, credential, sdjwt.VerifyOptions{IssuerKeys: sdjwt.StaticKeys(i.cfg.ID, set), VCT: VCT, Now: now, Skew: i.cfg.ClockSkew})
-	if err != nil || res.HolderKey == nil {
-		return StatusRef{}, ErrCredential
 	}
 	ref, err := i.parseStatusClaim(res.Claims["status"])
 	if err != nil {

@@ -38,6 +38,25 @@ func (i *Issuer) statusRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/admin/credentials/{idx}/status", i.serveSetStatus)
 	mux.HandleFunc("POST /v1/persona/revocation-nonce", i.serveRevocationNonce)
 	mux.HandleFunc("POST /v1/persona/revocation", i.serveRevokeOwn)
+	mux.HandleFunc("POST /v1/validation", i.serveValidate)
+}
+
+// serveValidate answers POST /v1/validation with a signed JWT
+// (application/jwt).
+func (i *Issuer) serveValidate(w http.ResponseWriter, r *http.Request) {
+	var body ValidationRequest
+	if err := problem.Decode(w, r, MaxRequest+1<<10, &body); err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	answer, err := i.Validate(r.Context(), body)
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwt")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(answer))
 }
 
 // serveStatusList serves a Status List Token (draft-ietf-oauth-status-list,

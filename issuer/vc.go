@@ -141,11 +141,17 @@ func (i *Issuer) signVC(format string, visible, disclosable map[string]any, hold
 	default:
 		return "", ErrFormat
 	}
-	return i.signJWT(typ, payload)
+	return i.signVCJWT(typ, payload)
 }
 
-// signJWT signs a JSON payload with the current key (its kid in the header).
-func (i *Issuer) signJWT(typ string, payload any) (string, error) {
+// signVCJWT signs a W3C credential: its kid is a DID URL.
+func (i *Issuer) signVCJWT(typ string, payload any) (string, error) {
+	return i.signJWT(typ, payload, true)
+}
+
+// signJWT signs a JSON payload with the current key, its kid in the
+// header: plain (as in the JWKS), or with didURL a DID URL.
+func (i *Issuer) signJWT(typ string, payload any, didURL bool) (string, error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return "", fmt.Errorf("issuer: %w", err)
@@ -166,7 +172,7 @@ func (i *Issuer) signJWT(typ string, payload any) (string, error) {
 	// A W3C credential from a DID names its key by DID URL
 	// (VC-JOSE-COSE; aries-framework-go requires it): "<did>#<kid>".
 	kid := key.KeyID()
-	if strings.HasPrefix(i.cfg.ID, "did:") {
+	if didURL && strings.HasPrefix(i.cfg.ID, "did:") {
 		kid = i.cfg.ID + "#" + kid
 	}
 	_ = hdr.Set(jws.KeyIDKey, kid)
@@ -202,7 +208,7 @@ func (i *Issuer) signBitstring(n int64, purpose string, statuses map[int64]uint8
 		return "", err
 	}
 	uri := i.BitstringURI(n, purpose)
-	return i.signJWT("vc+jwt", map[string]any{
+	return i.signVCJWT("vc+jwt", map[string]any{
 		"@context":   []string{contextV2},
 		"id":         uri,
 		"type":       []string{"VerifiableCredential", "BitstringStatusListCredential"},

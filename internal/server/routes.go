@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/admin/credentials/{idx}/status", iss)
 	mux.Handle("POST /v1/persona/revocation-nonce", iss)
 	mux.Handle("POST /v1/persona/revocation", iss)
+	mux.Handle("POST /v1/validation", iss)
 	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) }}).Handler()
 	mux.Handle("POST /v1/presentation-requests", ver)
 	mux.Handle("POST /v1/presentations/verify", ver)

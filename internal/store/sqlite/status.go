@@ -138,3 +138,66 @@ func (s *Store) StatusOf(ctx context.Context, idx int64) (IssuanceStatus, error)
 	out.Issued, out.Expires = time.Unix(iss, 0), time.Unix(exp, 0)
 	return out, nil
 }
+
+// gradeSchema keeps each persona credential's grade beside its issuance,
+// for the validation service.
+const gradeSchema = `
+CREATE TABLE IF NOT EXISTS issuance_grades (
+	status_idx INTEGER PRIMARY KEY REFERENCES issuances(status_idx),
+	grade      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS issuances_pseudonym ON issuances(pseudonym);
+`
+
+// RecordPersona stores a persona credential's issuance with its grade, in
+// one transaction, and returns its status index.
+func (s *Store) RecordPersona(ctx context.Context, pseudonym []byte, vkID string, grade uint64, issued, expires time.Time) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: record persona: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO issuances(pseudonym, vk_id, issued_at, expires_at) VALUES(?, ?, ?, ?)`, pseudonym, vkID, issued.Unix(), expires.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("store: record persona: %w", err)
+	}
+	idx, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO issuance_grades(status_idx, grade) VALUES(?, ?)`, idx, grade); err != nil {
+		return 0, fmt.Errorf("store: record persona: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: record persona: %w", err)
+	}
+	return idx, nil
+}
+
+// ValidationByIndex returns the status, grade and expiry of the persona
+// credential at status index idx, or ErrNotFound.
+func (s *Store) ValidationByIndex(ctx context.Context, idx int64) (status uint8, grade uint64, expires time.Time, err error) {
+	var exp int64
+	var g sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT i.status, g.grade, i.expires_at FROM issuances i LEFT JOIN issuance_grades g ON g.status_idx = i.status_idx WHERE i.status_idx = ?`, idx).Scan(&status, &g, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return 0, 0, time.Time{}, fmt.Errorf("store: validation: %w", err)
+	}
+	return status, uint64(g.Int64), time.Unix(exp, 0), nil
+}
+
+// LatestByPseudonym returns the status index of the latest credential
+// issued for pseudonym, or ErrNotFound.
+func (s *Store) LatestByPseudonym(ctx context.Context, pseudonym []byte) (int64, error) {
+	var idx sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(status_idx) FROM issuances WHERE pseudonym = ?`, pseudonym).Scan(&idx); err != nil {
+		return 0, fmt.Errorf("store: latest by pseudonym: %w", err)
+	}
+	if !idx.Valid {
+		return 0, ErrNotFound
+	}
+	return idx.Int64, nil
+}

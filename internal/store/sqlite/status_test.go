@@ -54,3 +54,26 @@ func TestSetStatus(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, st)
 }
+
+func TestValidationLookups(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Now()
+	a, err := s.RecordPersona(ctx, []byte("p"), "vk", 3, now, now.Add(time.Hour))
+	require.NoError(t, err)
+	b, err := s.RecordPersona(ctx, []byte("p"), "vk", 2, now, now.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.NoError(t, s.SetStatus(ctx, a, 0, statusRevoked, now))
+	st, grade, exp, err := s.ValidationByIndex(ctx, a)
+	require.NoError(t, err)
+	require.EqualValues(t, statusRevoked, st)
+	require.EqualValues(t, 3, grade)
+	require.Equal(t, now.Add(time.Hour).Unix(), exp.Unix())
+	idx, err := s.LatestByPseudonym(ctx, []byte("p"))
+	require.NoError(t, err)
+	require.Equal(t, b, idx, "the latest credential of the pseudonym")
+	_, err = s.LatestByPseudonym(ctx, []byte("q"))
+	require.ErrorIs(t, err, ErrNotFound)
+	_, _, _, err = s.ValidationByIndex(ctx, 99)
+	require.ErrorIs(t, err, ErrNotFound)
+}
