@@ -48,6 +48,7 @@ func (s *Server) routes() http.Handler {
 			"public_inputs": s.Keys.CCS.GetNbPublicVariables() - 1, "development": s.Keys.Development,
 		})
 	})
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		problem.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
