@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/keystore"
@@ -96,11 +98,13 @@ func (e *benchEnv) enroll(b *testing.B) (*wallet.Wallet, []byte, *trust.Document
 }
 
 // proofs derives n persona proofs for scope (age >= 18, grade high), the
-// i-th with nonce(i), two at a time.
-func (e *benchEnv) proofs(b *testing.B, n int, scope string, nonce func(i int) string) []*persona.ProofJSON {
+// i-th with nonce(i), two at a time, and returns them with their persona
+// keys.
+func (e *benchEnv) proofs(b *testing.B, n int, scope string, nonce func(i int) string) ([]*persona.ProofJSON, []jwk.Key) {
 	b.Helper()
 	w, pin, fw, snap := e.enroll(b)
 	out := make([]*persona.ProofJSON, n)
+	keys := make([]jwk.Key, n)
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
@@ -110,6 +114,7 @@ func (e *benchEnv) proofs(b *testing.B, n int, scope string, nonce func(i int) s
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			key, err := wallet.NewPersonaKey()
+			keys[i] = key
 			if err == nil {
 				out[i], err = w.Derive(context.Background(), e.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: scope, Nonce: nonce(i), MinGrade: zk.GradeHigh, Predicates: []string{"age>=18"}, Now: time.Now()})
 			}
@@ -124,7 +129,7 @@ func (e *benchEnv) proofs(b *testing.B, n int, scope string, nonce func(i int) s
 	if firstErr != nil {
 		b.Fatal(firstErr)
 	}
-	return out
+	return out, keys
 }
 
 // latencies collects request latencies for percentiles.

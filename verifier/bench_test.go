@@ -127,7 +127,7 @@ func BenchmarkHTTPVerifySDJWT(b *testing.B) {
 func BenchmarkHTTPVerifySelfIssuedBatch(b *testing.B) {
 	e := newBenchEnv(b)
 	const pool = 32
-	proofs := e.proofs(b, pool, benchScope, func(int) string { return e.rpNonce(b) })
+	proofs, _ := e.proofs(b, pool, benchScope, func(int) string { return e.rpNonce(b) })
 	rearm := func() {
 		if _, err := e.srv.Store.DB().Exec(`UPDATE nonces SET used = 0 WHERE purpose = ?`, verifier.NoncePurpose+":"+benchAud); err != nil {
 			b.Fatal(err)
