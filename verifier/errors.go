@@ -25,6 +25,7 @@ var (
 	ErrRevoked           = problem.New("revoked", http.StatusUnauthorized, "The credential has been revoked")
 	ErrSuspended         = problem.New("suspended", http.StatusUnauthorized, "The credential is suspended")
 	ErrStatusUnavailable = problem.New("status-unavailable", http.StatusServiceUnavailable, "The credential's status list could not be fetched or verified")
+	ErrUnknownRequest    = problem.New("unknown-presentation-request", http.StatusNotFound, "No such presentation request, or it expired")
 	ErrInvalidRequest    = problem.New("invalid-verification-request", http.StatusBadRequest, "The verification request is malformed")
 )
 

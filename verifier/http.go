@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skip2/go-qrcode"
+
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/zk"
@@ -21,16 +23,41 @@ type Storage interface {
 	ConsumeNonce(ctx context.Context, purpose, nonce string, now time.Time) error
 }
 
-// RequestJSON is the body of POST /v1/presentation-requests.
-type RequestJSON struct {
-	Audience string `json:"audience"`
+// RequestStorage is the optional capability of a Storage to keep
+// presentation request documents for request_uri (found by type
+// assertion); without it the API answers nonces only.
+type RequestStorage interface {
+	PutRequest(ctx context.Context, id string, doc []byte, expires time.Time) error
+	Request(ctx context.Context, id string, now time.Time) ([]byte, error)
 }
 
-// PresentationRequestJSON is what a relying party hands the wallet.
+// RequestJSON is the body of POST /v1/presentation-requests. Audience
+// alone asks for a nonce; with Scope and ResponseURI the API also makes
+// the presentation request document (verifier.PresentationRequest) a
+// wallet fetches by reference.
+type RequestJSON struct {
+	Audience       string   `json:"audience"`
+	Scope          string   `json:"scope,omitempty"`
+	MinGrade       string   `json:"min_grade,omitempty"`
+	RequiredClaims []string `json:"required_claims,omitempty"`
+	Predicates     []string `json:"predicates,omitempty"`
+	Disclose       []string `json:"disclose,omitempty"`
+	ClientName     string   `json:"client_name,omitempty"`
+	ResponseURI    string   `json:"response_uri,omitempty"`
+}
+
+// PresentationRequestJSON is what a relying party hands the wallet: the
+// nonce, and when a document was asked for, the document itself, its
+// request_uri, the deep link (mustard://present?request_uri=…, also the
+// QR code's payload) and the QR code's URL (PNG).
 type PresentationRequestJSON struct {
-	Nonce     string `json:"nonce"`
-	Audience  string `json:"audience"`
-	ExpiresIn int64  `json:"expires_in"`
+	Nonce      string               `json:"nonce"`
+	Audience   string               `json:"audience"`
+	ExpiresIn  int64                `json:"expires_in"`
+	Request    *PresentationRequest `json:"request,omitempty"`
+	RequestURI string               `json:"request_uri,omitempty"`
+	DeepLink   string               `json:"deep_link,omitempty"`
+	QRCode     string               `json:"qr_code,omitempty"`
 }
 
 // VerifyJSON is the body of POST /v1/presentations/verify: a key-bound
@@ -60,11 +87,17 @@ type API struct {
 	// IsNonceUsed recognizes the store's "unknown, expired or used" error,
 	// so that only that becomes invalid-nonce and a store failure a 500.
 	IsNonceUsed func(error) bool
+	// BaseURL is the API's public base URL, the start of request_uri.
+	BaseURL string
+	// IsNotFound recognizes the store's "no such request" error.
+	IsNotFound func(error) bool
 }
 
 // Handler serves:
 //
-//	POST /v1/presentation-requests   a nonce for one presentation
+//	POST /v1/presentation-requests   a nonce for one presentation (and its request document)
+//	GET  /v1/presentation-requests/{id}      the document, by reference (request_uri)
+//	GET  /v1/presentation-requests/{id}/qr   its deep link as a QR code (PNG)
 //	POST /v1/presentations/verify    verify a presentation (SD-JWT VC, or a self-issued
 //	                                 proof: a "proof" member, or the body itself as
 //	                                 application/vnd.mustard.persona-proof+json with the
@@ -73,6 +106,8 @@ type API struct {
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/presentation-requests", a.serveRequest)
+	mux.HandleFunc("GET /v1/presentation-requests/{id}", a.serveRequestDoc)
+	mux.HandleFunc("GET /v1/presentation-requests/{id}/qr", a.serveRequestQR)
 	mux.HandleFunc("POST /v1/presentations/verify", a.serveVerify)
 	mux.HandleFunc("POST /v1/presentations/verify-batch", a.serveBatch)
 	return mux
@@ -87,7 +122,7 @@ func (a *API) ttl() time.Duration {
 
 func (a *API) serveRequest(w http.ResponseWriter, r *http.Request) {
 	var body RequestJSON
-	if err := problem.Decode(w, r, 4<<10, &body); err != nil {
+	if err := problem.Decode(w, r, 8<<10, &body); err != nil {
 		problem.Write(w, r, err)
 		return
 	}
@@ -95,16 +130,115 @@ func (a *API) serveRequest(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, ErrInvalidRequest)
 		return
 	}
+	now := a.V.cfg.Now()
 	n, err := newNonce()
 	if err == nil {
-		err = a.Store.CreateNonce(r.Context(), noncePurpose(body.Audience), n, a.V.cfg.Now().Add(a.ttl()))
+		err = a.Store.CreateNonce(r.Context(), noncePurpose(body.Audience), n, now.Add(a.ttl()))
 	}
 	if err != nil {
 		problem.Write(w, r, err)
 		return
 	}
-	problem.JSON(w, http.StatusCreated, PresentationRequestJSON{Nonce: n, Audience: body.Audience, ExpiresIn: int64(a.ttl().Seconds())})
+	out := PresentationRequestJSON{Nonce: n, Audience: body.Audience, ExpiresIn: int64(a.ttl().Seconds())}
+	if body.Scope != "" || body.ResponseURI != "" {
+		if err := a.makeDocument(r.Context(), &body, &out, now); err != nil {
+			problem.Write(w, r, err)
+			return
+		}
+	}
+	problem.JSON(w, http.StatusCreated, out)
 }
+
+// makeDocument builds, checks and stores the presentation request
+// document for a nonce, and links it.
+func (a *API) makeDocument(ctx context.Context, body *RequestJSON, out *PresentationRequestJSON, now time.Time) error {
+	rs, ok := a.Store.(RequestStorage)
+	if !ok || a.BaseURL == "" {
+		return ErrInvalidRequest
+	}
+	doc := &PresentationRequest{
+		Type: RequestType, Audience: body.Audience, Scope: body.Scope, Nonce: out.Nonce, MinGrade: body.MinGrade,
+		RequiredClaims: body.RequiredClaims, Predicates: body.Predicates, Disclose: body.Disclose,
+		ResponseURI: body.ResponseURI, ClientName: body.ClientName, ExpiresAt: now.Add(a.ttl()).UTC().Truncate(time.Second),
+	}
+	if body.MinGrade != "" {
+		if _, err := zk.ParseGrade(body.MinGrade); err != nil {
+			return ErrInvalidRequest
+		}
+	}
+	if err := doc.Check(); err != nil {
+		return ErrInvalidRequest
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	id, err := newNonce()
+	if err != nil {
+		return err
+	}
+	if err := rs.PutRequest(ctx, id, b, doc.ExpiresAt); err != nil {
+		return err
+	}
+	out.Request = doc
+	out.RequestURI = a.BaseURL + "/v1/presentation-requests/" + id
+	out.DeepLink = DeepLink(out.RequestURI)
+	out.QRCode = out.RequestURI + "/qr"
+	return nil
+}
+
+func (a *API) requestDoc(r *http.Request) ([]byte, error) {
+	rs, ok := a.Store.(RequestStorage)
+	id := r.PathValue("id")
+	if !ok || len(id) > 64 {
+		return nil, ErrUnknownRequest
+	}
+	b, err := rs.Request(r.Context(), id, a.V.cfg.Now())
+	if err != nil {
+		// Unknown and expired look the same; a store failure too, to a
+		// wallet, but it is logged as what it is.
+		if a.IsNotFound == nil || !a.IsNotFound(err) {
+			problem.Write(nopWriter{}, r, err)
+		}
+		return nil, ErrUnknownRequest
+	}
+	return b, nil
+}
+
+// serveRequestDoc serves a presentation request document by reference.
+func (a *API) serveRequestDoc(w http.ResponseWriter, r *http.Request) {
+	b, err := a.requestDoc(r)
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", RequestMediaType)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+// serveRequestQR serves the request's deep link as a QR code.
+func (a *API) serveRequestQR(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.requestDoc(r); err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	png, err := qrcode.Encode(DeepLink(a.BaseURL+"/v1/presentation-requests/"+r.PathValue("id")), qrcode.Medium, 256)
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(png)
+}
+
+// nopWriter discards a response: problem.Write on it only logs.
+type nopWriter struct{}
+
+func (nopWriter) Header() http.Header         { return http.Header{} }
+func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (nopWriter) WriteHeader(int)             {}
 
 // noncePurpose binds a nonce to the audience it was issued for, so that it
 // is accepted only with that audience.

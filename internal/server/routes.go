@@ -29,8 +29,11 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/persona/revocation-nonce", iss)
 	mux.Handle("POST /v1/persona/revocation", iss)
 	mux.Handle("POST /v1/validation", iss)
-	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) }}).Handler()
+	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) },
+		BaseURL: s.BaseURL, IsNotFound: func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) }}).Handler()
 	mux.Handle("POST /v1/presentation-requests", ver)
+	mux.Handle("GET /v1/presentation-requests/{id}", ver)
+	mux.Handle("GET /v1/presentation-requests/{id}/qr", ver)
 	mux.Handle("POST /v1/presentations/verify", ver)
 	mux.Handle("POST /v1/presentations/verify-batch", ver)
 	mux.HandleFunc("GET /v1/trust-framework", func(w http.ResponseWriter, r *http.Request) {

@@ -67,6 +67,8 @@ type Server struct {
 	Provider   *coreid.Provider
 	Issuer     *issuer.Issuer
 	Verifier   *verifier.Verifier
+	// BaseURL is the server's public base URL.
+	BaseURL string
 	// SampleSource is the sample government issuer's private key
 	// (development frameworks only): the demo uses it to issue source
 	// credentials.
@@ -107,6 +109,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 }
 
 func (s *Server) open(ctx context.Context, opts Options) error {
+	s.BaseURL = cmp.Or(opts.BaseURL, "http://127.0.0.1:8080")
 	pass, err := passphrase(opts)
 	if err != nil {
 		return err
@@ -160,7 +163,7 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		RegistryRoot:   func() fr.Element { return root },
 		RevocationRoot: s.Provider.RevocationRoot,
 		Now:            opts.Now,
-		BaseURL:        cmp.Or(opts.BaseURL, "http://127.0.0.1:8080"),
+		BaseURL:        s.BaseURL,
 		AdminToken:     cmp.Or(opts.AdminToken, os.Getenv("MUSTARD_ADMIN_TOKEN")),
 		IsNotFound:     func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
 		IsFinal:        func(err error) bool { return errors.Is(err, sqlite.ErrFinal) },
