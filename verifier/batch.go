@@ -18,6 +18,7 @@ const MaxBatch = 256
 type BatchItem struct {
 	Presentation string
 	Proof        *persona.ProofJSON
+	Holder       Holder // for a self-issued proof
 	Policy       Policy
 }
 
@@ -44,7 +45,7 @@ func (v *Verifier) VerifyBatch(ctx context.Context, items []BatchItem) []BatchRe
 		case it.Proof != nil && it.Presentation != "":
 			out[n].Err = ErrInvalidRequest
 		case it.Proof != nil:
-			c, err := v.checkProof(it.Proof, it.Policy)
+			c, err := v.checkProof(it.Proof, it.Holder, it.Policy)
 			if err != nil {
 				out[n].Err = err
 				continue

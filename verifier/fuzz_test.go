@@ -62,3 +62,21 @@ func FuzzStatusClaim(f *testing.F) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// FuzzCheckHolder: a self-issued proof's proof of possession, arbitrary
+// bytes, is refused unless signed by the key for the audience and nonce.
+func FuzzCheckHolder(f *testing.F) {
+	k := key(f)
+	pub, _ := k.PublicKey()
+	hb, err := holderBinding(pub)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(`eyJhbGciOiJub25lIiwidHlwIjoibXVzdGFyZC1wb3Arand0In0.eyJub25jZSI6Im4iLCJhdWQiOiJhIn0.`)
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, pop string) {
+		if checkHolder(pub, pop, hb, "https://rp.example", "n") == nil {
+			t.Fatal("accepted a proof of possession nobody signed")
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/skip2/go-qrcode"
 
 	"github.com/mustard-id/mustard/circuits/persona"
@@ -64,13 +65,19 @@ type PresentationRequestJSON struct {
 // SD-JWT VC presentation, or (proof) a self-issued persona proof whose
 // nonce is the one of the presentation request.
 type VerifyJSON struct {
-	Presentation   string             `json:"presentation,omitempty"`
-	Proof          *persona.ProofJSON `json:"proof,omitempty"`
-	Audience       string             `json:"audience"`
-	Scope          string             `json:"scope"`
-	Nonce          string             `json:"nonce"`
-	MinGrade       string             `json:"min_grade,omitempty"`
-	RequiredClaims []string           `json:"required_claims,omitempty"`
+	Presentation string             `json:"presentation,omitempty"`
+	Proof        *persona.ProofJSON `json:"proof,omitempty"`
+	// HolderJWK and PoP bind a self-issued proof to this relying party:
+	// the persona key the proof commits to, and its proof of possession
+	// for audience and nonce.
+	HolderJWK            json.RawMessage `json:"holder_jwk,omitempty"`
+	PoP                  string          `json:"pop,omitempty"`
+	RequireHolderBinding bool            `json:"require_holder_binding,omitempty"`
+	Audience             string          `json:"audience"`
+	Scope                string          `json:"scope"`
+	Nonce                string          `json:"nonce"`
+	MinGrade             string          `json:"min_grade,omitempty"`
+	RequiredClaims       []string        `json:"required_claims,omitempty"`
 }
 
 // VerdictJSON is the response of a successful verification.
@@ -291,7 +298,7 @@ func decodeProof(w http.ResponseWriter, r *http.Request, p *persona.ProofJSON) e
 
 // policyOf turns a request into a policy.
 func policyOf(body *VerifyJSON) (Policy, error) {
-	pol := Policy{Audience: body.Audience, Scope: body.Scope, Nonce: body.Nonce, RequiredClaims: body.RequiredClaims}
+	pol := Policy{Audience: body.Audience, Scope: body.Scope, Nonce: body.Nonce, RequiredClaims: body.RequiredClaims, RequireHolderBinding: body.RequireHolderBinding}
 	if len(body.RequiredClaims) > 16 || (body.Presentation == "") == (body.Proof == nil) {
 		return pol, ErrInvalidRequest
 	}
@@ -324,7 +331,17 @@ func (a *API) verify(ctx context.Context, bodies []VerifyJSON) []BatchResult {
 			out[n].Err = err
 			continue
 		}
-		items = append(items, BatchItem{Presentation: bodies[n].Presentation, Proof: bodies[n].Proof, Policy: pol})
+		var h Holder
+		if len(bodies[n].HolderJWK) > 0 {
+			k, err := jwk.ParseKey(bodies[n].HolderJWK)
+			if _, public := k.(jwk.ECDSAPublicKey); err != nil || !public {
+				out[n].Err = ErrHolderBinding
+				continue
+			}
+			h.Key = k
+		}
+		h.PoP = bodies[n].PoP
+		items = append(items, BatchItem{Presentation: bodies[n].Presentation, Proof: bodies[n].Proof, Holder: h, Policy: pol})
 		idx = append(idx, n)
 	}
 	for k, res := range a.V.VerifyBatch(ctx, items) {

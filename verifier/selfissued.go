@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/problem"
@@ -29,6 +30,7 @@ var (
 	ErrRevocationRoot = problem.New("stale-revocation-root", http.StatusUnauthorized, "The proof is for another revocation root than the current one")
 	ErrProofTime      = problem.New("stale-proof", http.StatusUnauthorized, "The proof's time is too old or in the future")
 	ErrSelfIssued     = problem.New("self-issued-unsupported", http.StatusBadRequest, "This verifier is not configured for self-issued proofs")
+	ErrHolderBinding  = problem.New("invalid-holder-binding", http.StatusUnauthorized, "The persona key does not match the proof's holder binding, or its proof of possession is not for this audience and nonce")
 )
 
 // proofCheck is a self-issued proof that passed every check but the
@@ -40,7 +42,7 @@ type proofCheck struct {
 
 // checkProof runs every check of a self-issued proof but the pairing:
 // verifying key, roots, time, scope, nonce, grade, required claims.
-func (v *Verifier) checkProof(p *persona.ProofJSON, policy Policy) (*proofCheck, error) {
+func (v *Verifier) checkProof(p *persona.ProofJSON, h Holder, policy Policy) (*proofCheck, error) {
 	if v.cfg.ZK == nil || v.cfg.RegistryRoot == nil || v.cfg.RevocationRoot == nil {
 		return nil, ErrSelfIssued
 	}
@@ -81,6 +83,19 @@ func (v *Verifier) checkProof(p *persona.ProofJSON, policy Policy) (*proofCheck,
 	if pub.MinGrade < policy.MinGrade {
 		return nil, ErrGrade
 	}
+	bound := false
+	switch {
+	case h.Key != nil || h.PoP != "":
+		if h.Key == nil {
+			return nil, ErrHolderBinding
+		}
+		if err := checkHolder(h.Key, h.PoP, pub.HolderBinding, policy.Audience, st.Nonce); err != nil {
+			return nil, err
+		}
+		bound = true
+	case policy.RequireHolderBinding:
+		return nil, ErrHolderBinding
+	}
 	claims := proofClaims(st)
 	for _, c := range policy.RequiredClaims {
 		if !present(claims[c]) {
@@ -89,18 +104,27 @@ func (v *Verifier) checkProof(p *persona.ProofJSON, policy Policy) (*proofCheck,
 	}
 	return &proofCheck{st: st, verdict: &Verdict{
 		Issuer: SelfIssuer, Scope: st.Scope, Pseudonym: zk.Hex(pub.Pseudonym),
-		Grade: zk.GradeName(pub.MinGrade), Claims: claims,
+		Grade: zk.GradeName(pub.MinGrade), Claims: claims, HolderBound: bound,
 	}}, nil
+}
+
+// Holder is the persona key a self-issued proof commits to and its proof
+// of possession (issuer.SignPossession(key, audience, nonce)); both empty
+// when the holder does not bind the proof to the relying party.
+type Holder struct {
+	Key jwk.Key
+	PoP string
 }
 
 // VerifyProof checks a self-issued persona proof (the holder presents the
 // Groth16 proof and its statement itself, no issuer in the loop) against
 // policy: this verifier's verifying key, the trust framework's registry
 // root, the current revocation root, the proof's time within MaxAge, the
-// scope, the nonce (a public input of the proof), the minimum grade and
-// the required claims, then the proof.
-func (v *Verifier) VerifyProof(ctx context.Context, p *persona.ProofJSON, policy Policy) (*Verdict, error) {
-	c, err := v.checkProof(p, policy)
+// nonce (a public input of the proof), the holder binding when given (or
+// required), the scope, the minimum grade and the required claims, then
+// the proof.
+func (v *Verifier) VerifyProof(ctx context.Context, p *persona.ProofJSON, h Holder, policy Policy) (*Verdict, error) {
+	c, err := v.checkProof(p, h, policy)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,11 @@ type Policy struct {
 	Nonce          string        // the nonce it issued for this presentation
 	MinGrade       uint64        // zk.GradeLow … zk.GradeHigh; 0 accepts any
 	RequiredClaims []string      // claims that must be disclosed and true/non-empty, e.g. "age_over_18"
-	MaxAge         time.Duration // how old the KB-JWT may be; 0 means 5 minutes
+	MaxAge         time.Duration // how old the KB-JWT (or a self-issued proof) may be; 0 means 5 minutes
+	// RequireHolderBinding demands, of a self-issued proof, the persona
+	// key and its proof of possession for Audience and Nonce (SD-JWT VC
+	// presentations are always key-bound).
+	RequireHolderBinding bool
 }
 
 // Verdict is an accepted presentation.
@@ -36,6 +40,9 @@ type Verdict struct {
 	Grade     string         `json:"grade"`
 	Claims    map[string]any `json:"claims"` // every disclosed and visible claim
 	Expiry    time.Time      `json:"exp"`
+	// HolderBound reports a self-issued proof whose persona key proved
+	// possession for this audience and nonce.
+	HolderBound bool `json:"holder_bound,omitempty"`
 }
 
 // Config configures a Verifier.

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/sdjwt"
+	"github.com/mustard-id/mustard/issuer"
 	wallet "github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/verifier"
 	"github.com/mustard-id/mustard/zk"
@@ -28,19 +30,27 @@ func rpNonce(t *testing.T, aud string) string {
 // selfIssued derives n self-issued proofs for scope, each for a fresh
 // relying-party nonce of aud, from one enrolled wallet.
 func selfIssued(t *testing.T, n int, scope, aud string) []*persona.ProofJSON {
+	p, _ := selfIssuedKeys(t, n, scope, aud)
+	return p
+}
+
+// selfIssuedKeys is selfIssued, with each proof's persona key.
+func selfIssuedKeys(t *testing.T, n int, scope, aud string) ([]*persona.ProofJSON, []jwk.Key) {
 	ctx := context.Background()
 	w, pin, fw := enrolled(t)
 	snap, err := client().Revocations(ctx)
 	require.NoError(t, err)
 	var out []*persona.ProofJSON
+	var keys []jwk.Key
 	for range n {
 		key, err := wallet.NewPersonaKey()
 		require.NoError(t, err)
 		p, err := w.Derive(ctx, env.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: scope, Nonce: rpNonce(t, aud), MinGrade: zk.GradeHigh, Predicates: []string{"age>=18"}, Now: time.Now()})
 		require.NoError(t, err)
 		out = append(out, p)
+		keys = append(keys, key)
 	}
-	return out
+	return out, keys
 }
 
 func tamper(p *persona.ProofJSON) *persona.ProofJSON {
@@ -97,10 +107,36 @@ func TestSelfIssuedProof(t *testing.T) {
 	_, b = send(p)
 	require.Equal(t, verifier.ErrScope.Type(), problemOf(b))
 
-	// As a "proof" member of the JSON body, the same rules.
-	fresh := selfIssued(t, 1, scope, aud)[0]
-	code, _, b = post(t, "/v1/presentations/verify", "application/json", mustJSON(verifier.VerifyJSON{Proof: fresh, Audience: aud, Scope: scope, Nonce: fresh.Public.Nonce}))
+	// As a "proof" member of the JSON body, the same rules; with the
+	// persona key and its proof of possession for this audience, the proof
+	// is bound to this relying party (a relay to another is refused).
+	fresh, keys := selfIssuedKeys(t, 2, scope, aud)
+	pub, err := keys[0].PublicKey()
+	require.NoError(t, err)
+	pj := mustJSON(pub)
+	body := func(p *persona.ProofJSON, popAud string, require bool) []byte {
+		pop, err := issuer.SignPossession(keys[0], popAud, p.Public.Nonce)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustJSON(verifier.VerifyJSON{Proof: p, Audience: aud, Scope: scope, HolderJWK: pj, PoP: pop, RequireHolderBinding: require})
+	}
+	code, _, b = post(t, "/v1/presentations/verify", "application/json", body(fresh[0], "https://relay.example", true))
+	require.Equal(t, http.StatusUnauthorized, code)
+	require.Equal(t, verifier.ErrHolderBinding.Type(), problemOf(b))
+	code, _, b = post(t, "/v1/presentations/verify", "application/json", mustJSON(verifier.VerifyJSON{Proof: fresh[0], Audience: aud, Scope: scope, RequireHolderBinding: true}))
+	require.Equal(t, verifier.ErrHolderBinding.Type(), problemOf(b), "binding required, none given")
+	code, _, b = post(t, "/v1/presentations/verify", "application/json", body(fresh[1], aud, true))
+	require.Equal(t, verifier.ErrHolderBinding.Type(), problemOf(b), "another proof's key")
+	code, _, b = post(t, "/v1/presentations/verify", "application/json", body(fresh[0], aud, true))
 	require.Equal(t, http.StatusOK, code, string(b))
+	require.NoError(t, json.Unmarshal(b, &v))
+	require.True(t, v.HolderBound)
+	code, _, b = post(t, "/v1/presentations/verify", "application/json", mustJSON(verifier.VerifyJSON{Proof: fresh[1], Audience: aud, Scope: scope, Nonce: fresh[1].Public.Nonce}))
+	require.Equal(t, http.StatusOK, code, string(b))
+	var unbound verifier.VerdictJSON
+	require.NoError(t, json.Unmarshal(b, &unbound))
+	require.False(t, unbound.HolderBound)
 }
 
 // One batch call: self-issued proofs (one Groth16 batch verification),
