@@ -29,8 +29,8 @@ type Storage interface {
 	NonceValid(ctx context.Context, purpose, nonce string, now time.Time) (bool, error)
 	ConsumeNonce(ctx context.Context, purpose, nonce string, now time.Time) error
 	// RecordPersona stores an issuance with its grade and returns its
-	// status index.
-	RecordPersona(ctx context.Context, pseudonym []byte, vkID string, grade uint64, issued, expires time.Time) (int64, error)
+	// status index, a random free entry of the current list of listSize.
+	RecordPersona(ctx context.Context, pseudonym []byte, vkID string, grade uint64, listSize int64, issued, expires time.Time) (int64, error)
 	StatusStorage
 	// ValidationByIndex and LatestByPseudonym answer the validation
 	// service; unknown entries are errors Config.IsNotFound recognizes.
@@ -244,7 +244,7 @@ func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Ke
 	pub := &st.Public
 	exp := now.Add(i.cfg.CredentialTTL)
 	ps := pub.Pseudonym.Bytes()
-	idx, err := i.store.RecordPersona(ctx, ps[:], st.VK, pub.MinGrade, now, exp)
+	idx, err := i.store.RecordPersona(ctx, ps[:], st.VK, pub.MinGrade, ListSize, now, exp)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,8 @@ import (
 // ListSize is the number of entries of each status list: credentials
 // with status index idx are in list idx / ListSize at idx % ListSize. A
 // list this long (the W3C minimum, 131,072 entries) hides which of many
-// credentials a relying party checks.
+// credentials a relying party checks; the store gives each credential a
+// random entry of the current list, which it fills to half.
 const ListSize = 1 << 17
 
 // statusBits is the width of a Token Status List entry: 2 bits, for
@@ -50,7 +51,7 @@ func (r StatusRef) Claim() map[string]any {
 // statuslist.Invalid revokes it (final), statuslist.Suspended suspends it
 // and statuslist.Valid reinstates a suspended one.
 func (i *Issuer) SetStatus(ctx context.Context, idx int64, st statuslist.Status) error {
-	if idx < 1 || st > statuslist.Suspended {
+	if idx < 0 || st > statuslist.Suspended {
 		return ErrStatusIndex
 	}
 	err := i.store.SetStatus(ctx, idx, idx/ListSize, uint8(st), i.cfg.Now())

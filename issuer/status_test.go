@@ -89,7 +89,7 @@ func TestAdminAPIRefuses(t *testing.T) {
 		{"prefix of the token", path, testAdmin[:5], "revoked", 401, issuer.ErrAdmin.Type()},
 		{"unknown status", path, testAdmin, "deleted", 400, issuer.ErrStatusValue.Type()},
 		{"unknown index", "/v1/admin/credentials/999/status", testAdmin, "revoked", 404, issuer.ErrStatusIndex.Type()},
-		{"index zero", "/v1/admin/credentials/0/status", testAdmin, "revoked", 404, issuer.ErrStatusIndex.Type()},
+		{"negative index", "/v1/admin/credentials/-1/status", testAdmin, "revoked", 404, issuer.ErrStatusIndex.Type()},
 		{"not a number", "/v1/admin/credentials/x/status", testAdmin, "revoked", 404, issuer.ErrStatusIndex.Type()},
 	} {
 		code, hdr, b := w.call(t, "POST", tc.path, tc.bearer, issuer.StatusJSON{Status: tc.status})
@@ -134,7 +134,11 @@ func TestServeStatusList(t *testing.T) {
 	require.Equal(t, 24*time.Hour, tok.Expiry.Sub(tok.IssuedAt))
 	require.Equal(t, 2, tok.List.Bits())
 	require.Equal(t, issuer.ListSize, tok.List.Len())
-	for idx, want := range map[int64]statuslist.Status{a.Status.Index: statuslist.Invalid, b.Status.Index: statuslist.Suspended, b.Status.Index + 1: statuslist.Valid} {
+	unused := int64(0)
+	for unused == a.Status.Index || unused == b.Status.Index {
+		unused++
+	}
+	for idx, want := range map[int64]statuslist.Status{a.Status.Index: statuslist.Invalid, b.Status.Index: statuslist.Suspended, unused: statuslist.Valid} {
 		got, err := tok.List.Get(int(idx))
 		require.NoError(t, err)
 		require.Equal(t, want, statuslist.Status(got), "idx %d", idx)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -150,20 +151,39 @@ CREATE INDEX IF NOT EXISTS issuances_pseudonym ON issuances(pseudonym);
 `
 
 // RecordPersona stores a persona credential's issuance with its grade, in
-// one transaction, and returns its status index.
-func (s *Store) RecordPersona(ctx context.Context, pseudonym []byte, vkID string, grade uint64, issued, expires time.Time) (int64, error) {
+// one transaction, and returns its status index: a random free entry of
+// the current status list of listSize entries (draft-ietf-oauth-status-list
+// recommends random indexes, so that an index says nothing of when a
+// credential was issued or of its neighbours). The current list is the
+// first whose half is not yet used, so a random entry is free with
+// probability at least one half.
+func (s *Store) RecordPersona(ctx context.Context, pseudonym []byte, vkID string, grade uint64, listSize int64, issued, expires time.Time) (int64, error) {
+	if listSize < 2 {
+		return 0, fmt.Errorf("store: record persona: list size %d", listSize)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: record persona: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO issuances(pseudonym, vk_id, issued_at, expires_at) VALUES(?, ?, ?, ?)`, pseudonym, vkID, issued.Unix(), expires.Unix())
-	if err != nil {
+	var count int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM issuances`).Scan(&count); err != nil {
 		return 0, fmt.Errorf("store: record persona: %w", err)
 	}
-	idx, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
+	list := count / (listSize / 2)
+	var idx int64
+	for try := 0; ; try++ {
+		if try == 64 {
+			return 0, errors.New("store: record persona: no free status entry found")
+		}
+		idx = list*listSize + rand.Int64N(listSize)
+		res, err := tx.ExecContext(ctx, `INSERT INTO issuances(status_idx, pseudonym, vk_id, issued_at, expires_at) VALUES(?, ?, ?, ?, ?) ON CONFLICT(status_idx) DO NOTHING`, idx, pseudonym, vkID, issued.Unix(), expires.Unix())
+		if err != nil {
+			return 0, fmt.Errorf("store: record persona: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			break
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO issuance_grades(status_idx, grade) VALUES(?, ?)`, idx, grade); err != nil {
 		return 0, fmt.Errorf("store: record persona: %w", err)
@@ -192,12 +212,13 @@ func (s *Store) ValidationByIndex(ctx context.Context, idx int64) (status uint8,
 // LatestByPseudonym returns the status index of the latest credential
 // issued for pseudonym, or ErrNotFound.
 func (s *Store) LatestByPseudonym(ctx context.Context, pseudonym []byte) (int64, error) {
-	var idx sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX(status_idx) FROM issuances WHERE pseudonym = ?`, pseudonym).Scan(&idx); err != nil {
-		return 0, fmt.Errorf("store: latest by pseudonym: %w", err)
-	}
-	if !idx.Valid {
+	var idx int64
+	err := s.db.QueryRowContext(ctx, `SELECT status_idx FROM issuances WHERE pseudonym = ? ORDER BY issued_at DESC, expires_at DESC LIMIT 1`, pseudonym).Scan(&idx)
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotFound
 	}
-	return idx.Int64, nil
+	if err != nil {
+		return 0, fmt.Errorf("store: latest by pseudonym: %w", err)
+	}
+	return idx, nil
 }

@@ -59,9 +59,9 @@ func TestValidationLookups(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
 	now := time.Now()
-	a, err := s.RecordPersona(ctx, []byte("p"), "vk", 3, now, now.Add(time.Hour))
+	a, err := s.RecordPersona(ctx, []byte("p"), "vk", 3, 1024, now, now.Add(time.Hour))
 	require.NoError(t, err)
-	b, err := s.RecordPersona(ctx, []byte("p"), "vk", 2, now, now.Add(2*time.Hour))
+	b, err := s.RecordPersona(ctx, []byte("p"), "vk", 2, 1024, now.Add(time.Second), now.Add(2*time.Hour))
 	require.NoError(t, err)
 	require.NoError(t, s.SetStatus(ctx, a, 0, statusRevoked, now))
 	st, grade, exp, err := s.ValidationByIndex(ctx, a)
@@ -76,4 +76,28 @@ func TestValidationLookups(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 	_, _, _, err = s.ValidationByIndex(ctx, 99)
 	require.ErrorIs(t, err, ErrNotFound)
+}
+
+// Status indexes are random within the current list, which is used up to
+// its half before the next one starts.
+func TestRecordPersonaRandomIndex(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Now()
+	const size = 64
+	seen := map[int64]bool{}
+	sequential := true
+	var prev int64 = -1
+	for i := range 3 * size / 2 {
+		idx, err := s.RecordPersona(ctx, []byte{byte(i)}, "vk", 2, size, now, now.Add(time.Hour))
+		require.NoError(t, err)
+		require.False(t, seen[idx], "an index is given once")
+		seen[idx] = true
+		require.Equal(t, int64(i/(size/2)), idx/size, "issuance %d lands in list %d", i, i/(size/2))
+		if idx != prev+1 {
+			sequential = false
+		}
+		prev = idx
+	}
+	require.False(t, sequential)
 }
