@@ -148,6 +148,10 @@ CREATE TABLE IF NOT EXISTS issuance_grades (
 	grade      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS issuances_pseudonym ON issuances(pseudonym);
+CREATE TABLE IF NOT EXISTS status_alloc (
+	list INTEGER PRIMARY KEY,
+	used INTEGER NOT NULL           -- entries RecordPersona gave out in the list
+);
 `
 
 // RecordPersona stores a persona credential's issuance with its grade, in
@@ -166,11 +170,14 @@ func (s *Store) RecordPersona(ctx context.Context, pseudonym []byte, vkID string
 		return 0, fmt.Errorf("store: record persona: %w", err)
 	}
 	defer tx.Rollback()
-	var count int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM issuances`).Scan(&count); err != nil {
+	var list, used int64
+	err = tx.QueryRowContext(ctx, `SELECT list, used FROM status_alloc ORDER BY list DESC LIMIT 1`).Scan(&list, &used)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("store: record persona: %w", err)
 	}
-	list := count / (listSize / 2)
+	if used >= listSize/2 {
+		list++
+	}
 	var idx int64
 	for try := 0; ; try++ {
 		if try == 64 {
@@ -186,6 +193,9 @@ func (s *Store) RecordPersona(ctx context.Context, pseudonym []byte, vkID string
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO issuance_grades(status_idx, grade) VALUES(?, ?)`, idx, grade); err != nil {
+		return 0, fmt.Errorf("store: record persona: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO status_alloc(list, used) VALUES(?, 1) ON CONFLICT(list) DO UPDATE SET used = used + 1`, list); err != nil {
 		return 0, fmt.Errorf("store: record persona: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
