@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/internal/sdjwt"
@@ -88,4 +90,50 @@ func TestStatusOverHTTP(t *testing.T) {
 	code, _, rb := post(t, "/v1/persona/revocation", "application/json", mustJSON(issuer.RevokeJSON{Credential: b.Credential, Proof: proof}))
 	require.Equal(t, http.StatusOK, code, string(rb))
 	require.ErrorIs(t, rpVerify(t, b.Credential, bKey, "status-b.example"), verifier.ErrRevoked)
+}
+
+// POST /v1/persona with "format": "jwt_vc_json" issues a W3C VC 2.0 JWT
+// over a real proof; an unknown format is refused before anything else.
+func TestIssueW3CFormat(t *testing.T) {
+	ctx := context.Background()
+	const scope = "vc-format.example"
+	w, pin, fw := enrolled(t)
+	c := client()
+	nonce, err := c.Nonce(ctx, scope)
+	require.NoError(t, err)
+	snap, err := c.Revocations(ctx)
+	require.NoError(t, err)
+	key, err := wallet.NewPersonaKey()
+	require.NoError(t, err)
+	proof, err := w.Derive(ctx, env.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: scope, Nonce: nonce, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
+	require.NoError(t, err)
+	pub, err := key.PublicKey()
+	require.NoError(t, err)
+	pop, err := issuer.SignPossession(key, env.srv.Issuer.ID(), nonce)
+	require.NoError(t, err)
+	req := issuer.RequestJSON{Proof: *proof, HolderJWK: mustJSON(pub), PoP: pop, Format: "ldp_vc"}
+	code, _, b := post(t, "/v1/persona", "application/json", mustJSON(req))
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, string(b), issuer.ErrFormat.Type())
+
+	req.Format = issuer.FormatVC2
+	code, _, b = post(t, "/v1/persona", "application/json", mustJSON(req))
+	require.Equal(t, http.StatusCreated, code, string(b))
+	var out issuer.IssuedJSON
+	require.NoError(t, json.Unmarshal(b, &out))
+	require.Equal(t, issuer.FormatVC2, out.Format)
+	set, err := env.srv.Issuer.PublicKeys()
+	require.NoError(t, err)
+	// The kid is a DID URL ("<did:jwk>#<kid>"): verify with the key it names.
+	k, _ := set.Key(0)
+	payload, err := jws.Verify([]byte(out.Credential), jws.WithKey(jwa.ES256, k))
+	require.NoError(t, err)
+	msg, err := jws.Parse([]byte(out.Credential))
+	require.NoError(t, err)
+	require.Equal(t, env.srv.Issuer.ID()+"#"+k.KeyID(), msg.Signatures()[0].ProtectedHeaders().KeyID())
+	var vc map[string]any
+	require.NoError(t, json.Unmarshal(payload, &vc))
+	require.Equal(t, scope, vc["credentialSubject"].(map[string]any)["scope"])
+	require.Equal(t, true, vc["credentialSubject"].(map[string]any)["age_over_18"])
+	require.Len(t, vc["credentialStatus"], 2)
 }
