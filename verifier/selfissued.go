@@ -3,7 +3,6 @@ package verifier
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -128,10 +127,9 @@ func (v *Verifier) VerifyProof(ctx context.Context, p *persona.ProofJSON, h Hold
 	if err != nil {
 		return nil, err
 	}
+	// Any failure here, a proof that does not decode included, is the
+	// proof's: the statement itself was checked above.
 	if err := v.cfg.ZK.Verify(c.st.Proof, persona.PublicAssignment(&c.st.Public)); err != nil {
-		if errors.Is(err, zk.ErrProof) {
-			return nil, ErrProof
-		}
 		return nil, ErrProof
 	}
 	return c.verdict, nil
