@@ -22,9 +22,49 @@ const MaxSourceSize = 32 << 10
 // Source is a verified source credential, normalized.
 type Source struct {
 	Issuer  *trust.Source
+	Format  string            // one of the trust.Format constants
 	Subject string            // the person's identifier at the source (SubjectClaim, or "sub"): used only for the uniqueness tag
 	Attrs   map[string]string // schema attribute name -> textual value
 	Grade   uint64
+	// IssuedAt is when the source issued the credential (zero if it does
+	// not say); re-enrollment requires one newer than the identity.
+	IssuedAt time.Time
+	// Nonce is the provider-issued nonce the credential is bound to (an
+	// id_token's nonce, an SD-JWT Key Binding JWT's), or empty.
+	Nonce string
+}
+
+// fromClaims maps a verified credential's subject claims through the
+// framework's mapping: the person identifier (SubjectClaim, else sub) and
+// the schema attributes. Nothing here is logged or kept but the result.
+func fromClaims(src *trust.Source, format, sub string, claims map[string]any) (*Source, error) {
+	grade, err := zk.ParseGrade(src.Grade)
+	if err != nil {
+		return nil, ErrUnknownIssuer
+	}
+	out := &Source{Issuer: src, Format: format, Subject: sub, Attrs: map[string]string{}, Grade: grade}
+	if src.SubjectClaim != "" {
+		id, _ := claims[src.SubjectClaim].(string)
+		if id == "" {
+			return nil, fmt.Errorf("%w: the person identifier claim is missing", ErrSource)
+		}
+		out.Subject = id
+	}
+	if out.Subject == "" {
+		return nil, fmt.Errorf("%w: no subject", ErrSource)
+	}
+	for claim, attr := range src.Claims {
+		v, ok := claims[claim]
+		if !ok {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: claim is not a string", ErrSource)
+		}
+		out.Attrs[attr] = s
+	}
+	return out, nil
 }
 
 // allowedAlgs are the signature algorithms accepted on source credentials:
@@ -78,7 +118,7 @@ func verifyJWTVC(ctx context.Context, fw *trust.Document, keysOf sourceKeys, raw
 		return nil, ErrSource
 	}
 	src, err := fw.Source(unverified.Issuer())
-	if err != nil || src.Kind != "jwt-vc" {
+	if err != nil || !src.Accepts(trust.FormatJWTVC) {
 		return nil, ErrUnknownIssuer
 	}
 	keys, err := keysOf(src)
@@ -121,29 +161,11 @@ func verifyJWTVC(ctx context.Context, fw *trust.Document, keysOf sourceKeys, raw
 	if subj == nil || tok.Subject() == "" {
 		return nil, ErrSource
 	}
-	grade, err := zk.ParseGrade(src.Grade)
+	out, err := fromClaims(src, trust.FormatJWTVC, tok.Subject(), subj)
 	if err != nil {
-		return nil, ErrUnknownIssuer
+		return nil, err
 	}
-	out := &Source{Issuer: src, Subject: tok.Subject(), Attrs: map[string]string{}, Grade: grade}
-	if src.SubjectClaim != "" {
-		id, _ := subj[src.SubjectClaim].(string)
-		if id == "" {
-			return nil, fmt.Errorf("%w: the person identifier claim is missing", ErrSource)
-		}
-		out.Subject = id
-	}
-	for claim, attr := range src.Claims {
-		v, ok := subj[claim]
-		if !ok {
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("%w: claim is not a string", ErrSource)
-		}
-		out.Attrs[attr] = s
-	}
+	out.IssuedAt = tok.IssuedAt()
 	return out, nil
 }
 

@@ -43,7 +43,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "bench", BaseURL: "http://" + ln.Addr().String()})
+	srv, err := server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "bench", PublicURL: "http://" + ln.Addr().String()})
 	if err != nil {
 		b.Fatal(err)
 	}

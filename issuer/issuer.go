@@ -97,8 +97,8 @@ func New(cfg Config, store Storage) (*Issuer, error) {
 	if cfg.ID == "" || cfg.Key == nil || cfg.Keys == nil || cfg.RegistryRoot == nil || cfg.RevocationRoot == nil || store == nil {
 		return nil, errors.New("issuer: id, key, circuit keys, roots and store are required")
 	}
-	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
-		return nil, errors.New("issuer: the base URL must be an http(s) URL with no path")
+	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(cfg.BaseURL, "/") {
+		return nil, errors.New("issuer: the base URL must be an http(s) URL without a query or a trailing slash")
 	}
 	if cfg.StatusTTL == 0 {
 		cfg.StatusTTL = 5 * time.Minute

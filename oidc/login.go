@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -322,8 +323,8 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 	render(w, http.StatusOK, "login", map[string]any{
 		"Client":   c.displayName(),
 		"Sector":   c.Sector,
-		"Link":     link,
-		"QR":       "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
+		"Link":     template.URL(link),                                                              // our own mustard: link; html/template would refuse the scheme
+		"QR":       template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), // our own PNG
 		"Command":  "mustard wallet present '" + link + "'",
 		"Claims":   describeClaims(l.Claims),
 		"Grade":    l.Grade,

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -318,9 +319,18 @@ func (b *browser) post(t testing.TB, u string, form url.Values) (*http.Response,
 }
 
 var (
-	linkRE = regexp.MustCompile(`mustard://present\?request_uri=[^"'<\s]+`)
+	linkRE = regexp.MustCompile(`id="wallet-link" href="(mustard://present\?request_uri=[^"]+)"`)
 	csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 )
+
+// deepLink is the wallet link the sign-in page offers.
+func deepLink(page string) string {
+	m := linkRE.FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
 
 // login runs a whole sign-in: the browser goes to the RP, lands on the
 // OP's sign-in page, the wallet presents, the page moves on to consent,
@@ -333,7 +343,7 @@ func login(t testing.TB, o *op, r *rp, p *person, decision string) loginResult {
 		t.Fatalf("sign-in page: %d %s", resp.StatusCode, page)
 	}
 	loginURL := resp.Request.URL.String()
-	link := strings.ReplaceAll(linkRE.FindString(page), "&amp;", "&")
+	link := deepLink(page)
 	if link == "" {
 		t.Fatalf("no deep link on the sign-in page:\n%s", page)
 	}
@@ -405,7 +415,7 @@ func TestConsentDeniedAndUnprovable(t *testing.T) {
 	// refused with missing-claim, and cancelling sends access_denied.
 	b := newBrowser()
 	_, page := b.get(t, shop.srv.URL+"/login")
-	link := strings.ReplaceAll(linkRE.FindString(page), "&amp;", "&")
+	link := deepLink(page)
 	code, body := o.present(t, newPerson(t, 16), link)
 	if code != http.StatusForbidden || !strings.Contains(string(body), "missing-claim") {
 		t.Fatalf("a persona without age_over_18 was accepted: %d %s", code, body)

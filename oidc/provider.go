@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -275,7 +276,25 @@ func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		p.f.WriteIntrospectionError(r.Context(), w, err)
 		return
 	}
+	// fosite authenticated the caller; a client learns only about its own
+	// tokens, or it could read another sector's pairwise sub.
+	if caller := callerID(r); ir.IsActive() && ir.GetAccessRequester().GetClient().GetID() != caller {
+		problem.JSON(w, http.StatusOK, map[string]bool{"active": false})
+		return
+	}
 	p.f.WriteIntrospectionResponse(r.Context(), w, ir)
+}
+
+// callerID is the client_id a request authenticated with (HTTP Basic,
+// form-encoded per RFC 6749 §2.3.1, or client_secret_post).
+func callerID(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		if u, err := url.QueryUnescape(id); err == nil {
+			return u
+		}
+		return id
+	}
+	return r.PostForm.Get("client_id")
 }
 
 // serveUserinfo answers with the claims of the access token's grant: the

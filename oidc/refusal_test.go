@@ -33,7 +33,7 @@ func stopAt(host string) *browser {
 // its sign-in page, presents p's persona and allows. It returns the
 // redirect back to the RP (nil if the OP did not redirect) and the last
 // page.
-func authorize(t *testing.T, o *op, r *rp, p *person, params url.Values) (*url.URL, string, string) {
+func authorize(t testing.TB, o *op, r *rp, p *person, params url.Values) (*url.URL, string, string) {
 	t.Helper()
 	pkce := oauth2.GenerateVerifier()
 	q := url.Values{
@@ -59,7 +59,7 @@ func authorize(t *testing.T, o *op, r *rp, p *person, params url.Values) (*url.U
 		return nil, pkce, page
 	}
 	loginURL := resp.Request.URL.String()
-	link := strings.ReplaceAll(linkRE.FindString(page), "&amp;", "&")
+	link := deepLink(page)
 	if code, body := o.present(t, p, link); code != 200 {
 		t.Fatalf("presentation refused: %d %s", code, body)
 	}
@@ -282,6 +282,14 @@ func TestRefreshRotationAndRevocation(t *testing.T) {
 	if active(t, o, shop, at) {
 		t.Fatal("revoked token is active")
 	}
+
+	// A client cannot introspect another client's token.
+	other := newRP(t, o, "other.example", []string{"openid"}, nil)
+	u, v, _ = authorize(t, o, shop, newPerson(t, 30), nil)
+	_, fourth := exchange(t, o, shop, u.Query().Get("code"), v)
+	if !active(t, o, shop, fourth["access_token"].(string)) || active(t, o, other, fourth["access_token"].(string)) {
+		t.Fatal("introspection: own token inactive, or another client's token active")
+	}
 	if _, err := shop.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: at})); err == nil {
 		t.Fatal("userinfo accepted a revoked token")
 	}
@@ -318,7 +326,9 @@ func TestRegistration(t *testing.T) {
 		"manifest beyond registration": func(r *oidc.Registration) {
 			r.Manifest = &oidc.Manifest{Purpose: "p", Claims: []string{"age_over_18", "birthdate"}, Retention: "1 day", Framework: "f"}
 		},
-		"unknown claim":       func(r *oidc.Registration) { r.Manifest = &oidc.Manifest{Purpose: "p", Claims: []string{"ssn"}, Retention: "1", Framework: "f"} },
+		"unknown claim": func(r *oidc.Registration) {
+			r.Manifest = &oidc.Manifest{Purpose: "p", Claims: []string{"ssn"}, Retention: "1", Framework: "f"}
+		},
 		"no manifest":         func(r *oidc.Registration) { r.Manifest = nil },
 		"http redirect":       func(r *oidc.Registration) { r.RedirectURIs = []string{"http://rp.example/cb"} },
 		"fragment":            func(r *oidc.Registration) { r.RedirectURIs = []string{"https://rp.example/cb#x"} },

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -46,9 +47,19 @@ const (
 // storage implements fosite's storage interfaces over a Backend. Tokens
 // are stored under their HMAC signatures, never in clear.
 type storage struct {
-	b   Backend
-	ttl func(kind string) time.Duration
+	b       Backend
+	ttl     func(kind string) time.Duration
+	clients sync.Map // id -> cachedClient
 }
+
+// cachedClient keeps a decoded client for a few seconds: a token request
+// looks its client up several times, and registrations change rarely.
+type cachedClient struct {
+	c    *Client
+	when time.Time
+}
+
+const clientCacheTTL = 10 * time.Second
 
 // storedRequest is a fosite.Requester at rest. The client is stored by id
 // and looked up again on load, so a client's changed registration applies
@@ -135,6 +146,9 @@ func (s *storage) GetClient(ctx context.Context, id string) (fosite.Client, erro
 	if id == "" || len(id) > 128 {
 		return nil, fosite.ErrNotFound
 	}
+	if v, ok := s.clients.Load(id); ok && time.Since(v.(cachedClient).when) < clientCacheTTL {
+		return v.(cachedClient).c, nil
+	}
 	b, err := s.b.Client(ctx, id)
 	if errors.Is(err, sqlite.ErrNotFound) {
 		return nil, fosite.ErrNotFound
@@ -146,6 +160,7 @@ func (s *storage) GetClient(ctx context.Context, id string) (fosite.Client, erro
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("oidc: decode client: %w", err)
 	}
+	s.clients.Store(id, cachedClient{&c, time.Now()})
 	return &c, nil
 }
 

@@ -164,3 +164,8 @@ func (c *Client) Issue(ctx context.Context, issuerID string, proof *persona.Proo
 func (c *Client) Post(ctx context.Context, path string, in, out any) error {
 	return c.do(ctx, http.MethodPost, path, in, out)
 }
+
+// Get fetches path and decodes the JSON answer.
+func (c *Client) Get(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodGet, path, nil, out)
+}

@@ -6,7 +6,18 @@ import (
 	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/google/btree"
 )
+
+// sortedDegree is the B-tree's degree: nodes of up to 2*64-1 values, a
+// few cache lines each, about four levels for a million values.
+const sortedDegree = 64
+
+func lessElement(a, b fr.Element) bool { return a.Cmp(&b) < 0 }
+
+func newSorted() *btree.BTreeG[fr.Element] {
+	return btree.NewG(sortedDegree, lessElement)
+}
 
 // IndexedTree is an indexed (sorted, linked) Merkle tree: each leaf holds a
 // value and the next larger value in the set (zero meaning none), so the
@@ -14,12 +25,15 @@ import (
 // the sentinel (0, smallest value). This is the framework's revocation tree:
 // the wallet downloads the whole snapshot and builds its own witness, so
 // fetching a proof reveals nothing about which entry it is about.
+//
+// Insert costs O(log n) to find the low leaf in a B-tree of the values and
+// O(depth) hashes to update two leaves' paths, whatever the tree's size.
 type IndexedTree struct {
 	tree   *Tree
-	sorted []fr.Element       // values in increasing order, sentinel 0 first
-	index  map[fr.Element]int // value -> leaf index
-	next   []fr.Element       // leaf index -> next value
-	values []fr.Element       // leaf index -> value (insertion order)
+	sorted *btree.BTreeG[fr.Element] // values in increasing order, sentinel 0 included
+	index  map[fr.Element]int        // value -> leaf index
+	next   []fr.Element              // leaf index -> next value
+	values []fr.Element              // leaf index -> value (insertion order)
 }
 
 // RevLeaf is the hash of an indexed-tree leaf.
@@ -29,9 +43,9 @@ func RevLeaf(value, next fr.Element) fr.Element {
 
 // NewIndexedTree returns an indexed tree holding only the sentinel.
 func NewIndexedTree(depth int) *IndexedTree {
-	t := &IndexedTree{tree: NewTree(depth), index: map[fr.Element]int{}}
+	t := &IndexedTree{tree: NewTree(depth), index: map[fr.Element]int{}, sorted: newSorted()}
 	var zero fr.Element
-	t.sorted = []fr.Element{zero}
+	t.sorted.ReplaceOrInsert(zero)
 	t.index[zero] = 0
 	t.next = []fr.Element{zero}
 	t.values = []fr.Element{zero}
@@ -45,7 +59,7 @@ func NewIndexedTree(depth int) *IndexedTree {
 func (t *IndexedTree) Root() fr.Element { return t.tree.Root() }
 
 // Len is the number of values in the set (the sentinel not counted).
-func (t *IndexedTree) Len() int { return len(t.sorted) - 1 }
+func (t *IndexedTree) Len() int { return len(t.values) - 1 }
 
 // Depth is the tree's depth.
 func (t *IndexedTree) Depth() int { return t.tree.Depth() }
@@ -64,22 +78,33 @@ func (t *IndexedTree) Insert(x fr.Element) error {
 	if _, ok := t.index[x]; ok {
 		return ErrDuplicate
 	}
-	pos, _ := slices.BinarySearchFunc(t.sorted, x, func(a, b fr.Element) int { return a.Cmp(&b) })
-	low := t.index[t.sorted[pos-1]]
+	lowVal := t.lowValue(x)
+	low := t.index[lowVal]
 	next := t.next[low]
 	i, err := t.tree.Append(RevLeaf(x, next))
 	if err != nil {
 		return err
 	}
 	t.next[low] = x
-	if err := t.tree.Set(uint64(low), RevLeaf(t.sorted[pos-1], x)); err != nil {
+	if err := t.tree.Set(uint64(low), RevLeaf(lowVal, x)); err != nil {
 		return err
 	}
-	t.sorted = slices.Insert(t.sorted, pos, x)
+	t.sorted.ReplaceOrInsert(x)
 	t.index[x] = int(i)
 	t.next = append(t.next, next)
 	t.values = append(t.values, x)
 	return nil
+}
+
+// lowValue is the largest value in the set below x (x non-zero and
+// absent): at least the sentinel 0.
+func (t *IndexedTree) lowValue(x fr.Element) fr.Element {
+	var low fr.Element
+	t.sorted.DescendLessOrEqual(x, func(v fr.Element) bool {
+		low = v
+		return false
+	})
+	return low
 }
 
 // NonMembership is a witness that a value is absent: the low leaf's value
@@ -95,8 +120,7 @@ func (t *IndexedTree) ProveAbsent(x fr.Element) (NonMembership, error) {
 	if t.Contains(x) || x.IsZero() {
 		return NonMembership{}, ErrDuplicate
 	}
-	pos, _ := slices.BinarySearchFunc(t.sorted, x, func(a, b fr.Element) int { return a.Cmp(&b) })
-	lowVal := t.sorted[pos-1]
+	lowVal := t.lowValue(x)
 	low := t.index[lowVal]
 	return NonMembership{LowValue: lowVal, LowNext: t.next[low], Path: t.tree.Path(uint64(low))}, nil
 }
@@ -132,11 +156,16 @@ func IndexedTreeFrom(depth int, values []fr.Element) (*IndexedTree, error) {
 		}
 		t.index[v] = i
 	}
-	t.sorted = slices.Clone(t.values)
-	slices.SortFunc(t.sorted, func(a, b fr.Element) int { return a.Cmp(&b) })
+	sorted := slices.Clone(t.values)
+	slices.SortFunc(sorted, func(a, b fr.Element) int { return a.Cmp(&b) })
 	t.next = make([]fr.Element, n+1)
-	for k := 0; k+1 < len(t.sorted); k++ {
-		t.next[t.index[t.sorted[k]]] = t.sorted[k+1]
+	for k := 0; k+1 < len(sorted); k++ {
+		t.next[t.index[sorted[k]]] = sorted[k+1]
+	}
+	// In increasing order, each insert goes to the rightmost leaf node.
+	t.sorted = newSorted()
+	for _, v := range sorted {
+		t.sorted.ReplaceOrInsert(v)
 	}
 	tr := t.tree
 	tr.levels[0] = make([]fr.Element, n+1)
@@ -167,3 +196,12 @@ func parallel(n int, f func(i int)) {
 // Values returns the set's values in insertion order: the snapshot from
 // which a wallet rebuilds the identical tree by inserting them in turn.
 func (t *IndexedTree) Values() []fr.Element { return slices.Clone(t.values[1:]) }
+
+// ValuesFrom returns the values inserted after the first n, in insertion
+// order: an incremental update to a snapshot of n values.
+func (t *IndexedTree) ValuesFrom(n int) []fr.Element {
+	if n < 0 || n >= len(t.values)-1 {
+		return nil
+	}
+	return slices.Clone(t.values[1+n:])
+}

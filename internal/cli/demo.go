@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/keystore"
+	"github.com/mustard-id/mustard/internal/portal"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/server"
 	"github.com/mustard-id/mustard/internal/trust"
@@ -33,6 +35,9 @@ func newDemoCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
+			// The story tells what happens; the servers' info logs would
+			// only interleave with it.
+			slog.SetDefault(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 			if data == "" {
 				dir, err := os.MkdirTemp("", "mustard-demo-")
 				if err != nil {
@@ -47,7 +52,7 @@ func newDemoCmd() *cobra.Command {
 				return err
 			}
 			defer ln.Close()
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out), BaseURL: "http://" + ln.Addr().String()})
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out), PublicURL: "http://" + ln.Addr().String()})
 			if err != nil {
 				return err
 			}
@@ -173,6 +178,16 @@ func Story(ctx context.Context, out io.Writer, base string, srv *server.Server) 
 	}
 	ok("replaying the same presentation is refused (the nonce is single-use)")
 
+	say("The shop's web portal signs the person in through Mustard's OpenID Provider (go-oidc + x/oauth2, code flow with PKCE): the wallet presents the shop.example persona.")
+	res, err := portalLogin(ctx, base, srv, shop)
+	if err != nil {
+		return err
+	}
+	if res.Subject != shop.pseudonym || res.Claims["age_over_18"] != true {
+		return fmt.Errorf("the portal's sign-in did not yield the persona's pseudonym and age_over_18: %+v", res)
+	}
+	ok("signed in: sub %s… (pairwise: the persona's pseudonym for shop.example), acr %v, age_over_18 = true", res.Subject[:16], res.Claims["acr"])
+
 	say("The same person derives a persona for forum.example.")
 	forum, err := derive(ctx, c, srv, w, pin, fw, "forum.example", nil, out)
 	if err != nil {
@@ -241,4 +256,45 @@ func derive(ctx context.Context, c *persona.Client, srv *server.Server, w *perso
 	}
 	d.credential, d.pseudonym = iss.Credential, iss.Pseudonym
 	return d, nil
+}
+
+// portalLogin registers a sample portal for sector shop.example, signs in
+// through the OP with a browser, and answers the sign-in page's request
+// with the persona, as the wallet does.
+func portalLogin(ctx context.Context, base string, srv *server.Server, shop *derived) (*portal.Result, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	portalURL := "http://" + ln.Addr().String()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	id, secret, err := portal.Register(ctx, hc, base, srv.RegistrationToken, portal.Registration{
+		RedirectURIs: []string{portalURL + "/callback"}, ClientName: "Shop portal", SectorIdentifier: "shop.example",
+		Manifest: map[string]any{"purpose": "Sell age-restricted goods to adults.", "claims": []string{"age_over_18"}, "retention": "for the session only", "framework": srv.Framework.ID},
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p, err := portal.New(ctx, hc, base, portalURL, id, secret, []string{"openid", "age_over_18"})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	hs := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+	b := portal.NewBrowser()
+	link, err := b.SignIn(ctx, portalURL)
+	if err != nil {
+		return nil, err
+	}
+	req, err := persona.FetchRequest(ctx, hc, link)
+	if err != nil {
+		return nil, err
+	}
+	if err := persona.AnswerRequest(ctx, hc, req, shop.credential, shop.key); err != nil {
+		return nil, err
+	}
+	return b.Consent(ctx, true)
 }

@@ -2,42 +2,186 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/crypto/acme/autocert"
+	"gopkg.in/yaml.v3"
 
 	"github.com/mustard-id/mustard/internal/server"
 )
 
+// serveConfig is mustard serve's configuration. Each setting comes from,
+// in order of precedence: its flag, its MUSTARD_* environment variable,
+// the --config file (YAML), the default.
+type serveConfig struct {
+	Data       string `yaml:"data"`
+	Addr       string `yaml:"addr"`
+	PublicURL  string `yaml:"public_url"`
+	TLSCert    string `yaml:"tls_cert"`
+	TLSKey     string `yaml:"tls_key"`
+	ACMEDomain string `yaml:"acme_domain"`
+	LogFormat  string `yaml:"log_format"`
+	LogLevel   string `yaml:"log_level"`
+	// Federations are set in the file only: identity providers this
+	// provider runs logins at for federation enrollment.
+	Federations []server.Federation `yaml:"federations"`
+}
+
+// serveSettings names each setting's flag, environment variable, and
+// field.
+func serveSettings(c *serveConfig) []struct {
+	flag, env, def, usage string
+	v                     *string
+} {
+	return []struct {
+		flag, env, def, usage string
+		v                     *string
+	}{
+		{"data", "MUSTARD_DATA", "./mustard-data", "data directory", &c.Data},
+		{"addr", "MUSTARD_ADDR", "127.0.0.1:8080", "listen address", &c.Addr},
+		{"public-url", "MUSTARD_PUBLIC_URL", "", "the URL clients reach this server at, the OpenID Provider's issuer (default http(s)://<addr>)", &c.PublicURL},
+		{"tls-cert", "MUSTARD_TLS_CERT", "", "TLS certificate file (PEM, with chain)", &c.TLSCert},
+		{"tls-key", "MUSTARD_TLS_KEY", "", "TLS private key file (PEM)", &c.TLSKey},
+		{"acme-domain", "MUSTARD_ACME_DOMAIN", "", "obtain a certificate for this public name with ACME (Let's Encrypt); listens on :443", &c.ACMEDomain},
+		{"log-format", "MUSTARD_LOG_FORMAT", "json", "log format: json or text", &c.LogFormat},
+		{"log-level", "MUSTARD_LOG_LEVEL", "info", "log level: debug, info, warn or error", &c.LogLevel},
+	}
+}
+
+// resolve applies the precedence: flag > environment > file > default.
+func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
+	var fromFile serveConfig
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("cannot read the config file: %v", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&fromFile); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("config file %s: %v (settings: data, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, federations)", file, oneLine(err))
+		}
+	}
+	c.Federations = fromFile.Federations
+	fileSettings := serveSettings(&fromFile)
+	for i, s := range serveSettings(c) {
+		switch {
+		case flags.Changed(s.flag):
+		case os.Getenv(s.env) != "":
+			*s.v = os.Getenv(s.env)
+		case *fileSettings[i].v != "":
+			*s.v = *fileSettings[i].v
+		default:
+			*s.v = s.def
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if c.ACMEDomain != "" && c.TLSCert != "" {
+		return errors.New("choose --acme-domain or --tls-cert/--tls-key, not both")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("--log-format is json or text, not %q", c.LogFormat)
+	}
+	return nil
+}
+
+func (c *serveConfig) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level is debug, info, warn or error, not %q", c.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}
+
 func newServeCmd() *cobra.Command {
-	var data, addr string
+	var cfg serveConfig
+	var configFile string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the core-identity provider, the issuer and the verification API",
-		Args:  cobra.NoArgs,
+		Short: "Serve the core-identity provider, the issuer, the verification API and the OpenID Provider",
+		Long: `serve runs every Mustard party on one listener.
+
+Each setting comes from, in order of precedence: its flag, its MUSTARD_*
+environment variable (MUSTARD_DATA, MUSTARD_ADDR, MUSTARD_PUBLIC_URL,
+MUSTARD_TLS_CERT, MUSTARD_TLS_KEY, MUSTARD_ACME_DOMAIN, MUSTARD_LOG_FORMAT,
+MUSTARD_LOG_LEVEL), the YAML file given with --config (keys data, addr,
+public_url, tls_cert, tls_key, acme_domain, log_format, log_level), its
+default. Federation identity providers (issuer, client_id, client_secret)
+are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPHRASE.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := cmd.OutOrStdout()
-			ln, err := net.Listen("tcp", addr)
+			if err := cfg.resolve(cmd.Flags(), configFile); err != nil {
+				return err
+			}
+			logger, err := cfg.logger(cmd.ErrOrStderr())
 			if err != nil {
-				return fmt.Errorf("cannot listen on %s: %v (choose another with --addr)", addr, err)
+				return err
+			}
+			prev := slog.Default()
+			slog.SetDefault(logger)
+			defer slog.SetDefault(prev)
+			out := cmd.OutOrStdout()
+			scheme := "http"
+			var tlsConfig *tls.Config
+			switch {
+			case cfg.ACMEDomain != "":
+				m := &autocert.Manager{Prompt: autocert.AcceptTOS, HostPolicy: autocert.HostWhitelist(cfg.ACMEDomain), Cache: autocert.DirCache(filepath.Join(cfg.Data, "acme"))}
+				tlsConfig, scheme = m.TLSConfig(), "https"
+				if !cmd.Flags().Changed("addr") && os.Getenv("MUSTARD_ADDR") == "" {
+					cfg.Addr = ":443"
+				}
+				if cfg.PublicURL == "" {
+					cfg.PublicURL = "https://" + cfg.ACMEDomain
+				}
+			case cfg.TLSCert != "":
+				cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+				if err != nil {
+					return fmt.Errorf("cannot load the TLS certificate: %v", err)
+				}
+				tlsConfig, scheme = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, "https"
+			}
+			ln, err := net.Listen("tcp", cfg.Addr)
+			if err != nil {
+				return fmt.Errorf("cannot listen on %s: %v (choose another with --addr)", cfg.Addr, err)
 			}
 			defer ln.Close()
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: data, Progress: progress(out), BaseURL: "http://" + ln.Addr().String()})
+			if cfg.PublicURL == "" {
+				cfg.PublicURL = scheme + "://" + ln.Addr().String()
+			}
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations})
 			if err != nil {
 				return err
 			}
 			defer srv.Close()
-			fmt.Fprintf(out, "mustard is serving on http://%s (data in %s)\n", ln.Addr(), data)
+			if tlsConfig != nil {
+				ln = tls.NewListener(ln, tlsConfig)
+			}
+			fmt.Fprintf(out, "mustard is serving on %s://%s as %s (data in %s)\n", scheme, ln.Addr(), cfg.PublicURL, cfg.Data)
 			return serveUntilDone(cmd.Context(), srv.Handler(), ln, out)
 		},
 	}
-	cmd.Flags().StringVar(&data, "data", "./mustard-data", "data directory")
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	for _, s := range serveSettings(&cfg) {
+		cmd.Flags().StringVar(s.v, s.flag, s.def, s.usage)
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "YAML configuration file")
 	return cmd
 }
 

@@ -246,3 +246,14 @@ func (r *reader) field() []byte {
 	}
 	return r.take(int(binary.BigEndian.Uint16(p)))
 }
+
+// BlobKind tells which kind of sealer made blob, so that a caller can
+// open that sealer to unseal it (a host that sealed with its TPM must not
+// fall back to a passphrase, nor the reverse).
+func BlobKind(data []byte) (Kind, error) {
+	b, err := parseBlob(data)
+	if err != nil {
+		return "", fmt.Errorf("keystore: %w", err)
+	}
+	return b.kind, nil
+}

@@ -10,17 +10,22 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/oidc"
 )
 
-// registeredRoutes reads every "METHOD /path" pattern given to a mux's
-// Handle or HandleFunc in this package's source: the routes the server
-// registers, whichever file registers them.
+// registeredRoutes is every "METHOD /path" pattern the server registers:
+// the string literals given to a mux's Handle or HandleFunc, or ranged
+// over in a literal list, in this package's source (whichever file
+// registers them), and the route lists the parties export.
 func registeredRoutes(t *testing.T) []string {
 	fset := token.NewFileSet()
 	files, err := filepath.Glob("*.go")
@@ -33,6 +38,20 @@ func registeredRoutes(t *testing.T) []string {
 		f, err := parser.ParseFile(fset, name, nil, 0)
 		require.NoError(t, err)
 		ast.Inspect(f, func(n ast.Node) bool {
+			if rng, ok := n.(*ast.RangeStmt); ok {
+				if cl, ok := rng.X.(*ast.CompositeLit); ok {
+					for _, e := range cl.Elts {
+						if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							p, err := strconv.Unquote(lit.Value)
+							require.NoError(t, err)
+							if routePattern.MatchString(p) {
+								out = append(out, p)
+							}
+						}
+					}
+				}
+				return true
+			}
 			call, ok := n.(*ast.CallExpr)
 			if !ok || len(call.Args) == 0 {
 				return true
@@ -53,9 +72,15 @@ func registeredRoutes(t *testing.T) []string {
 			return true
 		})
 	}
+	out = append(out, coreid.Routes...)
+	out = append(out, coreid.FederationRoutes...)
+	out = append(out, oidc.Routes...)
 	require.NotEmpty(t, out)
 	return out
 }
+
+// routePattern is a ServeMux pattern with a method.
+var routePattern = regexp.MustCompile(`^(GET|POST|PUT|PATCH|DELETE) /`)
 
 type openAPIDoc struct {
 	OpenAPI    string                               `json:"openapi"`

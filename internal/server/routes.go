@@ -1,23 +1,34 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
+	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/oidc"
 	"github.com/mustard-id/mustard/verifier"
 )
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	prov := s.Provider.Handler()
-	mux.Handle("POST /v1/enroll", prov)
-	mux.Handle("GET /v1/revocations", prov)
+	for _, route := range coreid.Routes {
+		mux.Handle(route, prov)
+	}
+	if s.Federations != nil {
+		fed := s.Federations.Handler()
+		for _, route := range coreid.FederationRoutes {
+			mux.Handle(route, fed)
+		}
+	}
 	iss := s.Issuer.Handler()
 	mux.Handle("POST /v1/persona/nonce", iss)
 	mux.Handle("POST /v1/persona", iss)
@@ -51,14 +62,42 @@ func (s *Server) routes() http.Handler {
 			"public_inputs": s.Keys.CCS.GetNbPublicVariables() - 1, "development": s.Keys.Development,
 		})
 	})
+	if s.OIDC != nil {
+		op := s.OIDC.Handler()
+		for _, pattern := range oidc.Routes {
+			mux.Handle(pattern, op)
+		}
+	}
+	logH := s.Log.Handler(s.LogKey)
+	for _, pattern := range []string{"GET /v1/log/checkpoint", "GET /v1/log/key", "GET /v1/log/entries", "GET /v1/log/proof/inclusion", "GET /v1/log/proof/consistency"} {
+		mux.Handle(pattern, logH)
+	}
+	mux.HandleFunc("GET /v1/zk/persona/files/{name}", s.serveZKFile)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		problem.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	// readyz: the store answers and the log's head is readable; a load
+	// balancer sends traffic only then.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Store.DB().PingContext(ctx); err != nil {
+			problem.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+			return
+		}
+		if _, err := s.Log.Size(ctx); err != nil {
+			problem.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "log unavailable"})
+			return
+		}
+		problem.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.metrics = newMetrics(s)
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.ErrNotFound)
 	})
-	return recoverer(mux)
+	return s.metrics.observe(recoverer(mux))
 }
 
 // recoverer turns a panic into a problem+json 500; the panic is logged,

@@ -13,13 +13,16 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -27,11 +30,12 @@ import (
 
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
-	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/internal/tlog"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/issuer"
+	"github.com/mustard-id/mustard/oidc"
 	"github.com/mustard-id/mustard/verifier"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -45,12 +49,31 @@ type Options struct {
 	Passphrase string
 	Progress   zk.Progress
 	Now        func() time.Time
-	// BaseURL is the server's public base URL (e.g. the listen URL):
-	// status list URIs start with it. Empty means http://127.0.0.1:8080.
-	BaseURL string
+	// PublicURL is the base URL clients reach this server at: the OpenID
+	// Provider's issuer identifier. Empty leaves the OpenID Provider out.
+	PublicURL string
+	// Federations are the identity providers this provider runs logins at
+	// for federation enrollment (each must be a source of format oidc in
+	// the framework).
+	Federations []Federation
+	// DevSources are added to a development framework when it is created
+	// (a federation's IdP in tests and demos).
+	DevSources []trust.Source
+	// RegistrationToken is the initial access token for OIDC dynamic
+	// client registration; empty means MUSTARD_OIDC_REGISTRATION_TOKEN,
+	// and failing that a development token kept in the data directory.
+	RegistrationToken string
 	// AdminToken is the bearer token of the issuer's status API; empty
 	// means MUSTARD_ADMIN_TOKEN, and failing that the API is disabled.
 	AdminToken string
+}
+
+// Federation is this provider's client registration at a federation's
+// identity provider.
+type Federation struct {
+	Issuer       string `yaml:"issuer"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
 }
 
 // SampleSourceID is the issuer identifier of the sample government issuer
@@ -67,22 +90,46 @@ type Server struct {
 	Provider   *coreid.Provider
 	Issuer     *issuer.Issuer
 	Verifier   *verifier.Verifier
-	// BaseURL is the server's public base URL.
+	// BaseURL is the server's public base URL: PublicURL, or
+	// http://127.0.0.1:8080 without one. Status list URIs start with it.
 	BaseURL string
+	OIDC    *oidc.Provider // nil without a PublicURL
+	// Federations runs federation enrollments (nil without any).
+	Federations *coreid.Federations
+	Log         *tlog.Log
+	// LogKey is the verifier key of the log's checkpoints, which auditors pin.
+	LogKey string
+	// RegistrationToken is the OIDC initial access token in force.
+	RegistrationToken string
 	// SampleSource is the sample government issuer's private key
 	// (development frameworks only): the demo uses it to issue source
 	// credentials.
 	SampleSource jwk.Key
 	handler      http.Handler
+	metrics      *metrics
+	zkDir        string
 }
 
 // secrets is the sealed key bundle.
 type secrets struct {
-	Provider     []byte          `json:"provider"`      // EdDSA (BN254) core-credential key
-	TagKey       []byte          `json:"tag_key"`       // uniqueness-tag HMAC key
-	Issuer       json.RawMessage `json:"issuer"`        // ES256 persona-credential key (JWK)
-	Governance   json.RawMessage `json:"governance"`    // Ed25519 framework key (JWK)
-	SampleSource json.RawMessage `json:"sample_source"` // ES256 sample government issuer (JWK)
+	Provider     []byte          `json:"provider"`               // EdDSA (BN254) core-credential key
+	TagKey       []byte          `json:"tag_key"`                // uniqueness-tag HMAC key
+	Issuer       json.RawMessage `json:"issuer"`                 // ES256 persona-credential key (JWK)
+	Governance   json.RawMessage `json:"governance"`             // Ed25519 framework key (JWK)
+	SampleSource json.RawMessage `json:"sample_source"`          // ES256 sample government issuer (JWK)
+	OIDC         json.RawMessage `json:"oidc,omitempty"`         // ES256 ID token key (JWK)
+	OIDCSecret   []byte          `json:"oidc_secret,omitempty"`  // HMAC key of codes and tokens
+	OIDCRetired  []retiredKey    `json:"oidc_retired,omitempty"` // earlier ID token keys, still published
+	LogKey       string          `json:"log_key,omitempty"`      // transparency log checkpoint signer (note key)
+	LogOrigin    string          `json:"log_origin,omitempty"`   // the log's name in its checkpoints
+	LogVKey      string          `json:"log_vkey,omitempty"`     // its verifier key (public)
+}
+
+// retiredKey is a signing key taken out of service at a time; it stays
+// published until what it signed has expired.
+type retiredKey struct {
+	Key       json.RawMessage `json:"key"`
+	RetiredAt int64           `json:"retired_at"`
 }
 
 // Open opens (creating on first start) the data directory.
@@ -109,7 +156,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 }
 
 func (s *Server) open(ctx context.Context, opts Options) error {
-	s.BaseURL = cmp.Or(opts.BaseURL, "http://127.0.0.1:8080")
+	s.BaseURL = strings.TrimRight(cmp.Or(opts.PublicURL, "http://127.0.0.1:8080"), "/")
 	pass, err := passphrase(opts)
 	if err != nil {
 		return err
@@ -137,10 +184,14 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := s.openLog(ctx, opts, pass, sec); err != nil {
+		return err
+	}
 	if err := s.loadFramework(opts, govKey, provKey, issKey, issuerID); err != nil {
 		return err
 	}
-	if s.Keys, err = zk.LoadOrSetup(filepath.Join(opts.DataDir, "zk"), "persona", &persona.Circuit{}, opts.Progress); err != nil {
+	s.zkDir = filepath.Join(opts.DataDir, "zk")
+	if s.Keys, err = zk.LoadOrSetup(s.zkDir, "persona", &persona.Circuit{}, opts.Progress); err != nil {
 		return err
 	}
 	if s.Provider, err = coreid.New(ctx, coreid.Config{
@@ -149,8 +200,18 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		TagKey:      sec.TagKey,
 		Now:         opts.Now,
 		IsDuplicate: func(err error) bool { return errors.Is(err, sqlite.ErrDuplicate) },
+		IsNotFound:  func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
+		AdminToken:  []byte(os.Getenv("MUSTARD_ADMIN_TOKEN")),
+		ClientIDs:   clientIDs(opts.Federations),
 	}, s.Store); err != nil {
 		return err
+	}
+	if len(opts.Federations) > 0 && opts.PublicURL != "" {
+		var cfgs []coreid.LoginConfig
+		for _, f := range opts.Federations {
+			cfgs = append(cfgs, coreid.LoginConfig{Issuer: f.Issuer, ClientID: f.ClientID, ClientSecret: f.ClientSecret})
+		}
+		s.Federations = s.Provider.NewFederations(strings.TrimRight(opts.PublicURL, "/"), cfgs)
 	}
 	root, err := s.Framework.Root()
 	if err != nil {
@@ -180,8 +241,21 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	}); err != nil {
 		return err
 	}
+	if opts.PublicURL != "" {
+		if err := s.openOIDC(ctx, opts, pass, sec); err != nil {
+			return err
+		}
+	}
 	s.handler = s.routes()
 	return nil
+}
+
+func clientIDs(fs []Federation) map[string]string {
+	m := map[string]string{}
+	for _, f := range fs {
+		m[f.Issuer] = f.ClientID
+	}
+	return m
 }
 
 // frameworkIssuers resolves persona-credential issuers' keys from the
@@ -236,7 +310,6 @@ func passphrase(opts Options) ([]byte, error) {
 }
 
 func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progress) (*secrets, error) {
-	ks := keystore.NewSoftware()
 	var sec secrets
 	blob, err := s.Store.Secret(ctx, "keys")
 	if err == nil {
@@ -244,7 +317,7 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 		if err != nil {
 			return nil, err
 		}
-		dek, err := ks.Unseal(sealedDEK, pass)
+		dek, err := unsealDEK(sealedDEK, pass)
 		if err != nil {
 			return nil, fmt.Errorf("server: unseal keys (wrong MUSTARD_PASSPHRASE?): %w", err)
 		}
@@ -291,32 +364,37 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 	if sec.Governance, err = json.Marshal(gk); err != nil {
 		return nil, err
 	}
+	if err := s.sealSecrets(ctx, pass, &sec); err != nil {
+		return nil, err
+	}
+	return &sec, nil
+}
+
+// sealSecrets writes the key bundle, envelope-encrypted.
+func (s *Server) sealSecrets(ctx context.Context, pass []byte, sec *secrets) error {
 	plain, err := json.Marshal(sec)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer clear(plain)
 	// Envelope: a random data key sealed by the keystore encrypts the bundle.
 	dek := make([]byte, 32)
 	if _, err := rand.Read(dek); err != nil {
-		return nil, err
+		return err
 	}
 	defer clear(dek)
-	sealedDEK, err := ks.Seal(dek, pass)
+	sealedDEK, _, err := sealDEK(dek, pass)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	box, err := sealBox(dek, plain)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.Store.PutSecret(ctx, "keys.dek", sealedDEK); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.Store.PutSecret(ctx, "keys", box); err != nil {
-		return nil, err
-	}
-	return &sec, nil
+	return s.Store.PutSecret(ctx, "keys", box)
 }
 
 func newECKey() (json.RawMessage, error) {
@@ -400,11 +478,16 @@ func (s *Server) loadFramework(opts Options, gov jwk.Key, prov *zk.PrivateKey, i
 		Providers: []trust.Provider{{ID: "urn:mustard:provider:local", Key: hexKey(prov), MaxGrade: "high", ValidUntil: now.AddDate(2, 0, 0).Unix()}},
 		Issuers:   []trust.Issuer{{ID: issuerID, JWKS: issJWKS}},
 	}
+	doc.Sources = append(doc.Sources, opts.DevSources...)
 	signed, err := trust.Seal(doc, gov)
 	if err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, signed, 0o644); err != nil {
+		return err
+	}
+	h := sha256.Sum256(signed)
+	if err := s.Store.AppendLog(context.Background(), tlog.NewEntry(tlog.KindFramework, now, map[string]string{"document": hex.EncodeToString(h[:])})); err != nil {
 		return err
 	}
 	s.Framework, s.Signed = doc, signed

@@ -41,7 +41,7 @@ var (
 type Source struct {
 	ID     string            `json:"id"`    // the issuer identifier, as in the credential's "iss"
 	Name   string            `json:"name"`  // human-readable
-	Kind   string            `json:"kind"`  // "jwt-vc"
+	Kind   string            `json:"kind"`  // a format (see Formats), kept for documents that name one
 	Grade  string            `json:"grade"` // low, substantial, high
 	Types  []string          `json:"types"` // accepted VC types
 	JWKS   json.RawMessage   `json:"jwks"`  // the issuer's public keys
@@ -54,7 +54,52 @@ type Source struct {
 	// means the credential's "sub", which is only right where the source,
 	// not the holder, chooses it.
 	SubjectClaim string `json:"subject_claim,omitempty"`
+
+	// Formats are the credential formats accepted from this source:
+	// FormatJWTVC, FormatSDJWTVC, FormatLDPVC or FormatOIDC. Empty means
+	// Kind alone.
+	Formats []string `json:"formats,omitempty"`
+
+	// SubjectScheme, when set, names a framework-wide person identifier
+	// (a national identity number scheme, say) that SubjectClaim holds at
+	// this source. Sources sharing a scheme share uniqueness tags, so one
+	// person enrolling through two of them still gets one core identity.
+	// Empty keeps tags per source.
+	SubjectScheme string `json:"subject_scheme,omitempty"`
 }
+
+// Credential formats a source can be accredited for.
+const (
+	FormatJWTVC   = "jwt-vc"    // VC Data Model JWT encoding
+	FormatSDJWTVC = "sd-jwt-vc" // SD-JWT VC, disclosures checked against their digests
+	FormatLDPVC   = "ldp-vc"    // W3C VC JSON-LD with a Data Integrity / linked-data proof
+	FormatOIDC    = "oidc"      // an OpenID Connect id_token from a federation identity provider
+)
+
+// Accepts reports whether the source is accredited for format.
+func (s *Source) Accepts(format string) bool {
+	if len(s.Formats) == 0 {
+		return s.Kind == format
+	}
+	for _, f := range s.Formats {
+		if f == format {
+			return true
+		}
+	}
+	return false
+}
+
+// Grade rules: how the grade of an enrollment that combines several
+// sources follows from theirs.
+const (
+	// GradeRuleMax: the highest grade among the sources.
+	GradeRuleMax = "max"
+	// GradeRuleTwoForHigh: the highest grade among the sources, except
+	// that "high" needs at least two independent sources (distinct
+	// issuers) each graded at least substantial; with fewer the result is
+	// capped at substantial.
+	GradeRuleTwoForHigh = "two-for-high"
+)
 
 // Provider is an accredited core-identity provider key.
 type Provider struct {
@@ -80,6 +125,13 @@ type Document struct {
 	Providers    []Provider `json:"providers"`
 	Issuers      []Issuer   `json:"issuers"`
 	RegistryRoot string     `json:"registry_root"` // hex; Seal computes it
+	// GradeRule is how several sources combine: GradeRuleMax (the
+	// default when empty) or GradeRuleTwoForHigh.
+	GradeRule string `json:"grade_rule,omitempty"`
+	// Governance is who may sign this document's successor (m-of-n);
+	// Previous is the Digest of the document this one succeeds.
+	Governance *Governance `json:"governance,omitempty"`
+	Previous   string      `json:"previous,omitempty"`
 }
 
 // Seal computes the registry root and signs the document with the
@@ -140,6 +192,11 @@ func Parse(signed []byte, governance jwk.Set) (*Document, error) {
 	if err != nil {
 		return nil, ErrSignature
 	}
+	return decode(payload)
+}
+
+// decode parses a verified payload and checks its registry root.
+func decode(payload []byte) (*Document, error) {
 	var d Document
 	if err := json.Unmarshal(payload, &d); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)

@@ -97,3 +97,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Formats, the shared subject scheme and the grade rule survive sealing
+// and parsing, and a source accepts exactly its formats (its legacy kind
+// when it lists none).
+func TestSourceFormatsAndRules(t *testing.T) {
+	gk, gset := governance(t)
+	d := document(t)
+	d.GradeRule = GradeRuleTwoForHigh
+	d.Sources = append(d.Sources, Source{ID: "https://bank.example", Formats: []string{FormatSDJWTVC, FormatOIDC}, Grade: "substantial", SubjectClaim: "personal_number", SubjectScheme: "national-id", JWKS: json.RawMessage(`{"keys":[]}`)})
+	signed, err := Seal(d, gk)
+	require.NoError(t, err)
+	got, err := Parse(signed, gset)
+	require.NoError(t, err)
+	require.Equal(t, GradeRuleTwoForHigh, got.GradeRule)
+	gov, err := got.Source("https://gov.example")
+	require.NoError(t, err)
+	bank, err := got.Source("https://bank.example")
+	require.NoError(t, err)
+	require.Equal(t, "national-id", bank.SubjectScheme)
+	for _, tc := range []struct {
+		src    *Source
+		format string
+		want   bool
+	}{
+		{gov, FormatJWTVC, true}, {gov, FormatSDJWTVC, false},
+		{bank, FormatSDJWTVC, true}, {bank, FormatOIDC, true}, {bank, FormatJWTVC, false}, {bank, FormatLDPVC, false},
+	} {
+		require.Equal(t, tc.want, tc.src.Accepts(tc.format), "%s %s", tc.src.ID, tc.format)
+	}
+}

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
+
+	"github.com/mustard-id/mustard/internal/tlog"
 )
 
 // oauthSchema holds the OpenID Provider's state: authorization codes,
@@ -38,14 +41,43 @@ CREATE TABLE IF NOT EXISTS consents (
 );
 `
 
-// PutOAuth stores an OAuth session record; an existing (kind, key) is
-// ErrDuplicate. Records that expired an hour ago or more are dropped.
-func (s *Store) PutOAuth(ctx context.Context, kind, key, requestID string, data []byte, expires time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM oauth_sessions WHERE expires_at < ?`, time.Now().Add(-time.Hour).Unix()); err != nil {
-		return fmt.Errorf("store: expire oauth sessions: %w", err)
+// oauthState holds the token endpoint's hot statements, prepared once,
+// and when expired records were last swept.
+type oauthState struct {
+	put, get, deactivate, del *sql.Stmt
+	swept                     atomic.Int64 // unix seconds
+}
+
+func (o *oauthState) prepare(db *sql.DB) error {
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&o.put, `INSERT INTO oauth_sessions(kind, key, request_id, data, expires_at) VALUES(?, ?, ?, ?, ?) ON CONFLICT(kind, key) DO NOTHING`},
+		{&o.get, `SELECT data, active FROM oauth_sessions WHERE kind = ? AND key = ?`},
+		{&o.deactivate, `UPDATE oauth_sessions SET active = 0 WHERE kind = ? AND key = ? AND active = 1`},
+		{&o.del, `DELETE FROM oauth_sessions WHERE kind = ? AND key = ?`},
+	} {
+		st, err := db.Prepare(p.sql)
+		if err != nil {
+			return fmt.Errorf("store: prepare: %w", err)
+		}
+		*p.st = st
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO oauth_sessions(kind, key, request_id, data, expires_at) VALUES(?, ?, ?, ?, ?) ON CONFLICT(kind, key) DO NOTHING`,
-		kind, key, requestID, data, expires.Unix())
+	return nil
+}
+
+// PutOAuth stores an OAuth session record; an existing (kind, key) is
+// ErrDuplicate. Records that expired an hour ago or more are swept, at
+// most every ten seconds.
+func (s *Store) PutOAuth(ctx context.Context, kind, key, requestID string, data []byte, expires time.Time) error {
+	now := time.Now()
+	if last := s.oauth.swept.Load(); now.Unix()-last >= 10 && s.oauth.swept.CompareAndSwap(last, now.Unix()) {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM oauth_sessions WHERE expires_at < ?`, now.Add(-time.Hour).Unix()); err != nil {
+			return fmt.Errorf("store: expire oauth sessions: %w", err)
+		}
+	}
+	res, err := s.oauth.put.ExecContext(ctx, kind, key, requestID, data, expires.Unix())
 	if err != nil {
 		return fmt.Errorf("store: put oauth session: %w", err)
 	}
@@ -59,7 +91,7 @@ func (s *Store) PutOAuth(ctx context.Context, kind, key, requestID string, data 
 // ErrNotFound when there is none.
 func (s *Store) OAuth(ctx context.Context, kind, key string) (data []byte, active bool, err error) {
 	var a int
-	err = s.db.QueryRowContext(ctx, `SELECT data, active FROM oauth_sessions WHERE kind = ? AND key = ?`, kind, key).Scan(&data, &a)
+	err = s.oauth.get.QueryRowContext(ctx, kind, key).Scan(&data, &a)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, ErrNotFound
 	}
@@ -86,7 +118,7 @@ func (s *Store) UpdateOAuth(ctx context.Context, kind, key string, old, data []b
 // such record, ErrUsed if it was inactive already. The check and the mark
 // are one statement, so a code can be redeemed only once.
 func (s *Store) DeactivateOAuth(ctx context.Context, kind, key string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE oauth_sessions SET active = 0 WHERE kind = ? AND key = ? AND active = 1`, kind, key)
+	res, err := s.oauth.deactivate.ExecContext(ctx, kind, key)
 	if err != nil {
 		return fmt.Errorf("store: deactivate oauth session: %w", err)
 	}
@@ -110,7 +142,7 @@ func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind, requestID stri
 
 // DeleteOAuth deletes one record (no error if absent).
 func (s *Store) DeleteOAuth(ctx context.Context, kind, key string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM oauth_sessions WHERE kind = ? AND key = ?`, kind, key)
+	_, err := s.oauth.del.ExecContext(ctx, kind, key)
 	if err != nil {
 		return fmt.Errorf("store: delete oauth session: %w", err)
 	}
@@ -126,16 +158,20 @@ func (s *Store) DeleteOAuthRequest(ctx context.Context, kind, requestID string) 
 	return nil
 }
 
-// PutClient registers a client; an existing id is ErrDuplicate.
+// PutClient registers a client, and logs the registration (the client id
+// and a digest of its metadata) in the same transaction; an existing id is
+// ErrDuplicate.
 func (s *Store) PutClient(ctx context.Context, id string, data []byte, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO oauth_clients(id, data, created_at) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`, id, data, now.Unix())
-	if err != nil {
-		return fmt.Errorf("store: put client: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrDuplicate
-	}
-	return nil
+	return s.Logged(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients(id, data, created_at) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`, id, data, now.Unix())
+		if err != nil {
+			return fmt.Errorf("store: put client: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrDuplicate
+		}
+		return nil
+	}, tlog.NewEntry(tlog.KindClientRegistred, now, map[string]string{"client": digest([]byte(id)), "metadata": digest(data)}))
 }
 
 // Client returns a registered client's metadata, ErrNotFound if none.

@@ -6,6 +6,8 @@
 package sqlite
 
 import (
+	"github.com/mustard-id/mustard/internal/tlog"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -23,7 +25,10 @@ var (
 )
 
 // Store is a SQLite database.
-type Store struct{ db *sql.DB }
+type Store struct {
+	db    *sql.DB
+	oauth oauthState
+}
 
 const schema = `
 CREATE TABLE IF NOT EXISTS identities (
@@ -66,13 +71,18 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; serialize here rather than retry
-	for _, sch := range []string{schema, oauthSchema, statusSchema, gradeSchema, presentationSchema} {
+	for _, sch := range []string{schema, coreidSchema, oauthSchema, tlog.Schema, statusSchema, gradeSchema, presentationSchema} {
 		if _, err := db.Exec(sch); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: migrate: %w", err)
 		}
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db}
+	if err := st.oauth.prepare(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // Close closes the database.
@@ -94,13 +104,16 @@ func (s *Store) CreateIdentity(ctx context.Context, tag, revNonce []byte, now ti
 	return nil
 }
 
-// AddRevocation appends a revocation entry with its reason class.
+// AddRevocation appends a revocation entry with its reason class, and
+// logs it in the same transaction.
 func (s *Store) AddRevocation(ctx context.Context, entry []byte, reason string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO revocations(entry, reason, created_at) VALUES(?, ?, ?)`, entry, reason, now.Unix())
-	if err != nil {
-		return fmt.Errorf("store: add revocation: %w", err)
-	}
-	return nil
+	return s.Logged(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO revocations(entry, reason, created_at) VALUES(?, ?, ?)`, entry, reason, now.Unix())
+		if err != nil {
+			return fmt.Errorf("store: add revocation: %w", err)
+		}
+		return nil
+	}, revokedEntry(entry, reason, now))
 }
 
 // Revocations lists every revocation entry in insertion order.

@@ -1,0 +1,273 @@
+package coreid
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/google/go-tpm/tpm2"
+
+	"github.com/mustard-id/mustard/internal/problem"
+	"github.com/mustard-id/mustard/zk"
+)
+
+// ErrAttestation is a TPM attestation that does not check out.
+var ErrAttestation = problem.New("invalid-attestation", http.StatusUnauthorized, "The TPM attestation does not verify")
+
+// MaxPendingAttestations bounds challenges and tickets held in memory.
+const MaxPendingAttestations = 10_000
+
+// AttestationKeys are a wallet's TPM public areas (marshalled
+// TPMT_PUBLIC): endorsement key, attestation key, device key.
+type AttestationKeys struct {
+	EK, AK, Device []byte
+}
+
+// AttestationChallenge is TPM2_MakeCredential's output for the wallet's EK
+// and AK name, computed in software by the provider (go-tpm
+// CreateCredential): only the TPM that holds that EK and has that AK
+// loaded can recover the credential inside.
+type AttestationChallenge struct {
+	ID        string
+	IDObject  []byte
+	EncSecret []byte
+}
+
+// Certification is the wallet's answer: the recovered credential and the
+// AK's TPM2_Certify of the device key over SHA-256 of it.
+type Certification struct {
+	Credential  []byte
+	CertifyInfo []byte // marshalled TPMS_ATTEST
+	Signature   []byte // ASN.1 DER ECDSA by the AK over SHA-256(CertifyInfo)
+}
+
+// DeviceAttestation is a verified device key: the enrollment ticket that
+// carries it (single use, NonceTTL) and its hash.
+type DeviceAttestation struct {
+	Ticket        string
+	DeviceKeyHash fr.Element
+}
+
+type pendingAttestation struct {
+	secret     []byte
+	ak         *ecdsa.PublicKey
+	deviceName []byte
+	deviceHash fr.Element
+	expires    time.Time
+}
+
+type attestations struct {
+	mu      sync.Mutex
+	pending map[string]pendingAttestation
+	tickets map[string]pendingAttestation
+}
+
+func randomID() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// parsePublic reads a marshalled TPMT_PUBLIC, bounded.
+func parsePublic(b []byte) (*tpm2.TPMTPublic, error) {
+	if len(b) == 0 || len(b) > 1024 {
+		return nil, ErrAttestation
+	}
+	pub, err := tpm2.Unmarshal[tpm2.TPMTPublic](b)
+	if err != nil {
+		return nil, ErrAttestation
+	}
+	return pub, nil
+}
+
+// eccKey returns an ECC P-256 public area's key.
+func eccKey(pub *tpm2.TPMTPublic) (*ecdsa.PublicKey, error) {
+	if pub.Type != tpm2.TPMAlgECC || pub.NameAlg != tpm2.TPMAlgSHA256 {
+		return nil, ErrAttestation
+	}
+	parms, err := pub.Parameters.ECCDetail()
+	if err != nil || parms.CurveID != tpm2.TPMECCNistP256 {
+		return nil, ErrAttestation
+	}
+	pt, err := pub.Unique.ECC()
+	if err != nil {
+		return nil, ErrAttestation
+	}
+	k, err := tpm2.ECDSAPub(parms, pt)
+	if err != nil {
+		return nil, ErrAttestation
+	}
+	if _, err := k.ECDH(); err != nil { // on the curve
+		return nil, ErrAttestation
+	}
+	return k, nil
+}
+
+// residentSigner checks the attributes of a key that never leaves its TPM
+// and signs: fixedTPM, fixedParent, sensitiveDataOrigin, sign, not
+// decrypt; restricted for an AK.
+func residentSigner(pub *tpm2.TPMTPublic, restricted bool) bool {
+	a := pub.ObjectAttributes
+	return a.FixedTPM && a.FixedParent && a.SensitiveDataOrigin && a.SignEncrypt && !a.Decrypt && a.Restricted == restricted
+}
+
+// Challenge starts a TPM attestation. The EK must be a TCG ECC P-256 EK
+// (its public area the template's, its point aside) that Config.TrustEK
+// accepts; the AK a restricted, TPM-resident signing key; the device key a
+// TPM-resident P-256 signing key. The answer goes to VerifyAttestation.
+func (p *Provider) Challenge(keys AttestationKeys) (*AttestationChallenge, error) {
+	ek, err := parsePublic(keys.EK)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := tpm2.ECCEKTemplate
+	shape := *ek
+	shape.Unique = tmpl.Unique
+	if !bytes.Equal(tpm2.Marshal(&shape), tpm2.Marshal(&tmpl)) {
+		return nil, fmt.Errorf("%w: not a TCG ECC P-256 endorsement key", ErrAttestation)
+	}
+	ekKey, err := eccKey(ek)
+	if err != nil {
+		return nil, err
+	}
+	if p.cfg.TrustEK == nil || !p.cfg.TrustEK(ekKey) {
+		return nil, fmt.Errorf("%w: endorsement key not trusted", ErrAttestation)
+	}
+	ak, err := parsePublic(keys.AK)
+	if err != nil {
+		return nil, err
+	}
+	akKey, err := eccKey(ak)
+	if err != nil || !residentSigner(ak, true) {
+		return nil, fmt.Errorf("%w: attestation key attributes", ErrAttestation)
+	}
+	dev, err := parsePublic(keys.Device)
+	if err != nil {
+		return nil, err
+	}
+	devKey, err := eccKey(dev)
+	if err != nil || !residentSigner(dev, false) {
+		return nil, fmt.Errorf("%w: device key attributes", ErrAttestation)
+	}
+	akName, err := tpm2.ObjectName(ak)
+	if err != nil {
+		return nil, ErrAttestation
+	}
+	devName, err := tpm2.ObjectName(dev)
+	if err != nil {
+		return nil, ErrAttestation
+	}
+	encap, err := tpm2.ImportEncapsulationKey(ek)
+	if err != nil {
+		return nil, ErrAttestation
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	idObject, encSecret, err := tpm2.CreateCredential(rand.Reader, encap, akName.Buffer, secret)
+	if err != nil {
+		return nil, fmt.Errorf("coreid: make credential: %w", err)
+	}
+	id, err := randomID()
+	if err != nil {
+		return nil, err
+	}
+	x, y := make([]byte, 32), make([]byte, 32)
+	devKey.X.FillBytes(x)
+	devKey.Y.FillBytes(y)
+	pa := pendingAttestation{secret: secret, ak: akKey, deviceName: devName.Buffer, deviceHash: zk.KeyHash(zk.TagDevice, x, y), expires: p.cfg.Now().Add(NonceTTL)}
+	if err := p.att.put(&p.att.pending, id, pa, p.cfg.Now()); err != nil {
+		return nil, err
+	}
+	return &AttestationChallenge{ID: id, IDObject: idObject, EncSecret: encSecret}, nil
+}
+
+// VerifyAttestation checks the wallet's answer to challenge id (once):
+// the recovered credential, then the AK's certification of the device key
+// (TPM-generated, of type certify, over SHA-256 of the credential, naming
+// the device key). It returns a single-use enrollment ticket for the
+// device key.
+func (p *Provider) VerifyAttestation(id string, c Certification) (*DeviceAttestation, error) {
+	now := p.cfg.Now()
+	pa, ok := p.att.take(&p.att.pending, id, now)
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown or expired challenge", ErrAttestation)
+	}
+	if !hmac.Equal(pa.secret, c.Credential) {
+		return nil, fmt.Errorf("%w: credential not activated", ErrAttestation)
+	}
+	if len(c.CertifyInfo) == 0 || len(c.CertifyInfo) > 1024 || len(c.Signature) > 128 {
+		return nil, ErrAttestation
+	}
+	digest := sha256.Sum256(c.CertifyInfo)
+	if !ecdsa.VerifyASN1(pa.ak, digest[:], c.Signature) {
+		return nil, fmt.Errorf("%w: certification signature", ErrAttestation)
+	}
+	info, err := tpm2.Unmarshal[tpm2.TPMSAttest](c.CertifyInfo)
+	if err != nil || info.Magic != tpm2.TPMGeneratedValue || info.Type != tpm2.TPMSTAttestCertify {
+		return nil, fmt.Errorf("%w: not a TPM certification", ErrAttestation)
+	}
+	want := sha256.Sum256(pa.secret)
+	if !bytes.Equal(info.ExtraData.Buffer, want[:]) {
+		return nil, fmt.Errorf("%w: certification not bound to this challenge", ErrAttestation)
+	}
+	cert, err := info.Attested.Certify()
+	if err != nil || !bytes.Equal(cert.Name.Buffer, pa.deviceName) {
+		return nil, fmt.Errorf("%w: certification names another key", ErrAttestation)
+	}
+	ticket, err := randomID()
+	if err != nil {
+		return nil, err
+	}
+	pa.expires = now.Add(NonceTTL)
+	if err := p.att.put(&p.att.tickets, ticket, pa, now); err != nil {
+		return nil, err
+	}
+	return &DeviceAttestation{Ticket: ticket, DeviceKeyHash: pa.deviceHash}, nil
+}
+
+// redeem consumes an attestation ticket for deviceKeyHash.
+func (p *Provider) redeem(ticket string, deviceKeyHash fr.Element) error {
+	pa, ok := p.att.take(&p.att.tickets, ticket, p.cfg.Now())
+	if !ok || !pa.deviceHash.Equal(&deviceKeyHash) {
+		return ErrAttestation
+	}
+	return nil
+}
+
+func (a *attestations) put(m *map[string]pendingAttestation, id string, pa pendingAttestation, now time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if *m == nil {
+		*m = map[string]pendingAttestation{}
+	}
+	for k, v := range *m {
+		if now.After(v.expires) {
+			delete(*m, k)
+		}
+	}
+	if len(*m) >= MaxPendingAttestations {
+		return problem.New("too-many-attestations", http.StatusServiceUnavailable, "Too many attestations in progress")
+	}
+	(*m)[id] = pa
+	return nil
+}
+
+func (a *attestations) take(m *map[string]pendingAttestation, id string, now time.Time) (pendingAttestation, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pa, ok := (*m)[id]
+	delete(*m, id)
+	return pa, ok && !now.After(pa.expires)
+}

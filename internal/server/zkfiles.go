@@ -1,0 +1,38 @@
+package server
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mustard-id/mustard/internal/problem"
+)
+
+// zkFiles are the persona circuit's key files a wallet needs to prove.
+var zkFiles = map[string]string{
+	"persona.json": "application/json",
+	"persona.vk":   "application/octet-stream",
+	"persona.pk":   "application/octet-stream",
+}
+
+// serveZKFile serves a persona key file, addressed by the verifying key's
+// id (its ETag): wallets download the proving key once per key.
+func (s *Server) serveZKFile(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	ctype, ok := zkFiles[name]
+	if !ok {
+		problem.Write(w, r, problem.ErrNotFound)
+		return
+	}
+	f, err := os.Open(filepath.Join(s.zkDir, name))
+	if err != nil {
+		problem.Write(w, r, problem.ErrNotFound)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("ETag", `"`+s.Keys.VKID+`"`)
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeContent(w, r, name, time.Time{}, f)
+}

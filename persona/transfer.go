@@ -1,0 +1,494 @@
+package persona
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/mustard-id/mustard/internal/keystore"
+	"github.com/mustard-id/mustard/zk"
+)
+
+// Device transfer: the core secret, and the wallet's encrypted files, move
+// from one device to another over a channel that a short code typed on the
+// receiving device authenticates.
+//
+// Protocol (each message a 4-byte big-endian length and a JSON object):
+//
+//	R → S  {"v":1,"pub":X25519 public key of R}
+//	S → R  {"pub":X25519 public key of S}
+//	       T   = "mustard/transfer/v1" | pubR | pubS
+//	       prk = HKDF-Extract(salt = SHA-256("mustard/transfer/code" | code), X25519(R, S))
+//	       kR, kS, kE, sas = HKDF-Expand(prk, label | T)
+//	R → S  {"mac":HMAC(kR, T)}          R proves it knows the code
+//	S → R  {"mac":HMAC(kS, T), "box":AES-256-GCM(kE, payload)}  only if R's MAC was right
+//	R → S  {"ok":true}                  R sealed the secret in its keystore
+//
+// An attacker in the middle must know the code to pass R's confirmation;
+// the sender accepts one attempt per code, so the code cannot be guessed
+// online, and a wrong guess leaves only a MAC that must be brute-forced
+// within the session's lifetime. Both devices also show a six-digit
+// short authentication string (SAS) derived from T: with an attacker in
+// the middle, they differ.
+
+// Transfer errors.
+var (
+	ErrTransfer     = errors.New("persona: transfer")
+	ErrTransferCode = errors.New("persona: transfer: the code does not match: start again on the sending device")
+)
+
+// codeAlphabet is Crockford's base32 without I, L, O, U: no two letters a
+// person confuses.
+const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewTransferCode returns a fresh code of 10 symbols (50 bits), shown as
+// XXXXX-XXXXX.
+func NewTransferCode() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	var sb strings.Builder
+	for i, x := range b {
+		if i == 5 {
+			sb.WriteByte('-')
+		}
+		sb.WriteByte(codeAlphabet[x&31])
+	}
+	return sb.String()
+}
+
+// normalizeCode maps what a person typed to the code's symbols: case,
+// spaces and dashes do not matter; O reads as 0, I and L as 1.
+func normalizeCode(c string) (string, error) {
+	var sb strings.Builder
+	for _, r := range strings.ToUpper(c) {
+		switch {
+		case r == '-' || r == ' ':
+			continue
+		case r == 'O':
+			r = '0'
+		case r == 'I' || r == 'L':
+			r = '1'
+		}
+		if !strings.ContainsRune(codeAlphabet, r) {
+			return "", fmt.Errorf("%w: the code has a character that is not in it (%q)", ErrTransfer, r)
+		}
+		sb.WriteRune(r)
+	}
+	if sb.Len() != 10 {
+		return "", fmt.Errorf("%w: the code has 10 characters, like 7KQ2M-9XD4P", ErrTransfer)
+	}
+	return sb.String(), nil
+}
+
+// TransferPayload is what moves: the core secret and the wallet's files,
+// which stay encrypted under the storage key that the secret derives.
+type TransferPayload struct {
+	Secret []byte            `json:"secret"`
+	Check  string            `json:"check"`
+	Kit    RecoveryKit       `json:"kit"`
+	Files  map[string][]byte `json:"files"` // personas/…, audit/…
+	// TPMImport, when the receiver offered its TPM's storage key, is the
+	// core secret wrapped for that key, and Secret is empty.
+	TPMImport *TPMImport `json:"tpm_import,omitempty"`
+}
+
+// TransferPayload gathers what a transfer sends.
+func (u *Unlocked) TransferPayload(pin []byte) (*TransferPayload, error) {
+	kb, err := u.kit()
+	if err != nil {
+		return nil, err
+	}
+	p := &TransferPayload{Check: u.Meta.Check, Files: map[string][]byte{}}
+	if err := json.Unmarshal(kb, &p.Kit); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{personaDir, auditDir} {
+		names, err := listEnc(filepath.Join(u.Dir, d))
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			b, err := readBounded(filepath.Join(u.Dir, d, n))
+			if err != nil {
+				return nil, err
+			}
+			p.Files[d+"/"+n] = b
+		}
+	}
+	if p.Secret, err = u.coreSecret(pin); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// maxTransferMessage bounds one protocol message.
+const maxTransferMessage = 32 << 20
+
+type transferMsg struct {
+	V   int    `json:"v,omitempty"`
+	Pub []byte `json:"pub,omitempty"`
+	TPM []byte `json:"tpm,omitempty"` // the receiver's TPM storage key (TPMT_PUBLIC)
+	MAC []byte `json:"mac,omitempty"`
+	Box []byte `json:"box,omitempty"`
+	OK  bool   `json:"ok,omitempty"`
+	Err string `json:"err,omitempty"`
+}
+
+func writeMsg(w io.Writer, m transferMsg) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+	if _, err := w.Write(append(hdr[:], b...)); err != nil {
+		return fmt.Errorf("%w: %v", ErrTransfer, err)
+	}
+	return nil
+}
+
+func readMsg(r io.Reader) (transferMsg, error) {
+	var m transferMsg
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return m, fmt.Errorf("%w: the other device hung up (%v)", ErrTransfer, err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxTransferMessage {
+		return m, fmt.Errorf("%w: message too large", ErrTransfer)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return m, fmt.Errorf("%w: the other device hung up (%v)", ErrTransfer, err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("%w: malformed message", ErrTransfer)
+	}
+	if m.Err != "" {
+		return m, fmt.Errorf("%w: the other device says: %s", ErrTransfer, m.Err)
+	}
+	return m, nil
+}
+
+// transferKeys are the session's keys.
+type transferKeys struct {
+	transcript []byte
+	kR, kS, kE []byte
+	SAS        string
+}
+
+func deriveTransfer(code string, priv *ecdh.PrivateKey, peer []byte, pubR, pubS, tpmKey []byte) (*transferKeys, error) {
+	pk, err := ecdh.X25519().NewPublicKey(peer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad public key", ErrTransfer)
+	}
+	shared, err := priv.ECDH(pk)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTransfer, err)
+	}
+	defer clear(shared)
+	salt := sha256.Sum256(append([]byte("mustard/transfer/code|"), code...))
+	prk, err := hkdf.Extract(sha256.New, shared, salt[:])
+	if err != nil {
+		return nil, err
+	}
+	defer clear(prk)
+	// The receiver's TPM storage key is part of the transcript: an
+	// attacker in the middle cannot swap in its own.
+	tk := sha256.Sum256(tpmKey)
+	t := append(append(append([]byte("mustard/transfer/v1|"), pubR...), pubS...), tk[:]...)
+	k := &transferKeys{transcript: t}
+	for _, x := range []struct {
+		label string
+		out   *[]byte
+	}{{"confirm-receiver", &k.kR}, {"confirm-sender", &k.kS}, {"encrypt", &k.kE}} {
+		if *x.out, err = hkdf.Expand(sha256.New, prk, x.label+"|"+string(t), 32); err != nil {
+			return nil, err
+		}
+	}
+	s, err := hkdf.Expand(sha256.New, prk, "sas|"+string(t), 4)
+	if err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(s) % 1000000
+	k.SAS = fmt.Sprintf("%03d %03d", n/1000, n%1000)
+	return k, nil
+}
+
+func mac(key, msg []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(msg)
+	return h.Sum(nil)
+}
+
+// SendResult says how a transfer went.
+type SendResult struct {
+	// TPM is true when the secret was wrapped for the receiver's TPM.
+	TPM bool
+}
+
+// SendTransfer runs the sender's side on conn: it checks that the receiver
+// knows code, then sends payload encrypted (the secret wrapped for the
+// receiver's TPM when it offers one). sas is called with the short
+// authentication string before anything secret is sent; an error from it
+// aborts the transfer.
+func SendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas func(string) error) (*SendResult, error) {
+	res, err := sendTransfer(conn, code, payload, sas)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func sendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas func(string) error) (*SendResult, error) {
+	code, err := normalizeCode(code)
+	if err != nil {
+		return nil, err
+	}
+	m, err := readMsg(conn)
+	if err != nil {
+		return nil, err
+	}
+	if m.V != 1 || len(m.Pub) != 32 {
+		return nil, fmt.Errorf("%w: the other device speaks another protocol version", ErrTransfer)
+	}
+	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	pubS := priv.PublicKey().Bytes()
+	if err := writeMsg(conn, transferMsg{Pub: pubS}); err != nil {
+		return nil, err
+	}
+	if len(m.TPM) > maxTPMField {
+		return nil, fmt.Errorf("%w: storage key too large", ErrTransfer)
+	}
+	tpmKey := m.TPM
+	k, err := deriveTransfer(code, priv, m.Pub, m.Pub, pubS, tpmKey)
+	if err != nil {
+		return nil, err
+	}
+	if m, err = readMsg(conn); err != nil {
+		return nil, err
+	}
+	if !hmac.Equal(m.MAC, mac(k.kR, k.transcript)) {
+		_ = writeMsg(conn, transferMsg{Err: "the code does not match"})
+		return nil, ErrTransferCode
+	}
+	if sas != nil {
+		if err := sas(k.SAS); err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "the sender did not confirm"})
+			return nil, err
+		}
+	}
+	res := &SendResult{}
+	if len(tpmKey) > 0 {
+		w, err := WrapForTPM(tpmKey, payload.Secret)
+		if err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "cannot wrap the secret for this TPM"})
+			return nil, err
+		}
+		wrapped := *payload
+		wrapped.Secret, wrapped.TPMImport = nil, w
+		payload, res.TPM = &wrapped, true
+	}
+	plain, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	box, err := sealBox(k.kE, plain)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeMsg(conn, transferMsg{MAC: mac(k.kS, k.transcript), Box: box}); err != nil {
+		return nil, err
+	}
+	if m, err = readMsg(conn); err != nil {
+		return nil, err
+	}
+	if !m.OK {
+		return nil, fmt.Errorf("%w: the receiving device did not confirm", ErrTransfer)
+	}
+	return res, nil
+}
+
+// ReceiveOptions tune the receiver's side of a transfer.
+type ReceiveOptions struct {
+	// SAS is called with the short authentication string as soon as it
+	// is known.
+	SAS func(string)
+	// Importer, if set, is this device's TPM: the receiver offers its
+	// storage key and accepts the secret only wrapped for it.
+	Importer TPMImporter
+}
+
+// ReceiveTransfer runs the receiver's side on conn. store keeps the
+// payload (seals the secret); its success is acknowledged to the sender.
+func ReceiveTransfer(conn io.ReadWriter, code string, opts ReceiveOptions, store func(*TransferPayload) error) error {
+	code, err := normalizeCode(code)
+	if err != nil {
+		return err
+	}
+	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	pubR := priv.PublicKey().Bytes()
+	var tpmKey []byte
+	if opts.Importer != nil {
+		if tpmKey, err = opts.Importer.StorageKey(); err != nil {
+			return fmt.Errorf("%w: this TPM's storage key: %v", ErrTransfer, err)
+		}
+	}
+	if err := writeMsg(conn, transferMsg{V: 1, Pub: pubR, TPM: tpmKey}); err != nil {
+		return err
+	}
+	m, err := readMsg(conn)
+	if err != nil {
+		return err
+	}
+	k, err := deriveTransfer(code, priv, m.Pub, pubR, m.Pub, tpmKey)
+	if err != nil {
+		return err
+	}
+	if opts.SAS != nil {
+		opts.SAS(k.SAS)
+	}
+	if err := writeMsg(conn, transferMsg{MAC: mac(k.kR, k.transcript)}); err != nil {
+		return err
+	}
+	if m, err = readMsg(conn); err != nil {
+		if strings.Contains(err.Error(), "code does not match") {
+			return ErrTransferCode
+		}
+		return err
+	}
+	if !hmac.Equal(m.MAC, mac(k.kS, k.transcript)) {
+		return fmt.Errorf("%w: the sending device could not prove it knows the code: someone may be in between", ErrTransfer)
+	}
+	plain, err := openBox(k.kE, m.Box)
+	if err != nil {
+		return err
+	}
+	defer clear(plain)
+	var p TransferPayload
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return fmt.Errorf("%w: malformed payload", ErrTransfer)
+	}
+	switch {
+	case opts.Importer != nil && (p.TPMImport == nil || len(p.Secret) > 0):
+		return fmt.Errorf("%w: the sending device did not wrap the secret for this TPM", ErrTransfer)
+	case opts.Importer != nil:
+		if p.Secret, err = opts.Importer.Import(p.TPMImport.Public, p.TPMImport.Duplicate, p.TPMImport.Seed); err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "this TPM could not import the secret"})
+			return fmt.Errorf("%w: this TPM could not import the secret: %v", ErrTransfer, err)
+		}
+		p.TPMImport = nil
+	case p.TPMImport != nil:
+		return fmt.Errorf("%w: the secret was wrapped for a TPM this device did not offer", ErrTransfer)
+	}
+	defer clear(p.Secret)
+	for name, b := range p.Files {
+		if !walletFileName.MatchString(name) || !(strings.HasPrefix(name, personaDir+"/") || strings.HasPrefix(name, auditDir+"/")) || len(b) > maxFile {
+			return fmt.Errorf("%w: the payload holds an unexpected file %q", ErrTransfer, name)
+		}
+	}
+	if err := store(&p); err != nil {
+		_ = writeMsg(conn, transferMsg{Err: "the receiving device could not keep the wallet"})
+		return err
+	}
+	return writeMsg(conn, transferMsg{OK: true})
+}
+
+func sealBox(key, plain []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, plain, []byte("mustard/transfer/v1")), nil
+}
+
+func openBox(key, box []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if len(box) < aead.NonceSize()+aead.Overhead() {
+		return nil, fmt.Errorf("%w: payload too short", ErrTransfer)
+	}
+	plain, err := aead.Open(nil, box[:aead.NonceSize()], box[aead.NonceSize():], []byte("mustard/transfer/v1"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the payload was altered", ErrTransfer)
+	}
+	return plain, nil
+}
+
+// RestoreTransfer creates a wallet in dir from a transfer payload, its
+// core secret sealed by sealer under pin.
+func RestoreTransfer(dir string, sealer keystore.Sealer, pin []byte, p *TransferPayload, meta Meta) (*Store, error) {
+	var e fr.Element
+	if e.SetBytesCanonical(p.Secret) != nil {
+		return nil, fmt.Errorf("%w: the payload holds no core secret", ErrTransfer)
+	}
+	comm := zk.Commit(e)
+	c := comm.Bytes()
+	if checkValue(c[:]) != p.Check {
+		return nil, fmt.Errorf("%w: the core secret does not match its wallet", ErrTransfer)
+	}
+	if _, err := os.Stat(filepath.Join(dir, metaFile)); err == nil {
+		return nil, ErrWalletExists
+	}
+	for name, b := range p.Files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if err := writeAtomic(path, b); err != nil {
+			return nil, err
+		}
+	}
+	return RestoreStore(dir, sealer, pin, p.Secret, &p.Kit, p.Check, meta)
+}
+
+// Retire removes a wallet's core secret and encrypted files after it moved
+// to another device: the sealed secret first, so that an interruption
+// leaves nothing that opens.
+func (st *Store) Retire() error {
+	if err := os.Remove(filepath.Join(st.Dir, sealedFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, d := range []string{personaDir, auditDir} {
+		if err := os.RemoveAll(filepath.Join(st.Dir, d)); err != nil {
+			return err
+		}
+	}
+	_ = os.Remove(filepath.Join(st.Dir, coreFile))
+	return os.Remove(filepath.Join(st.Dir, metaFile))
+}
