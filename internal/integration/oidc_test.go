@@ -195,6 +195,7 @@ func TestOIDCLoginInChromium(t *testing.T) {
 		chromedp.Text(`body`, &text, chromedp.ByQuery),
 	))
 	screenshot("3-signed-in")
-	require.Contains(t, text, `"age_over_18":true`, fmt.Sprintf("portal result: %s", text))
+	require.Contains(t, text, "Signed in.", fmt.Sprintf("portal result: %s", text))
+	require.Contains(t, text, `"age_over_18": true`)
 	require.NotContains(t, text, `"error"`)
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"strings"
@@ -96,9 +97,26 @@ func New(ctx context.Context, hc *http.Client, opURL, base, clientID, secret str
 // ID token verified, the result as JSON).
 func (p *Portal) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", p.home)
 	mux.HandleFunc("GET /login", p.login)
 	mux.HandleFunc("GET /callback", p.callback)
 	return mux
+}
+
+var page = template.Must(template.New("portal").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sample portal</title>
+<style>body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f1e4;padding:1rem;white-space:pre-wrap;word-break:break-all}a.button{display:inline-block;padding:.55rem 1.2rem;border-radius:.4rem;background:#5a4700;color:#fff;text-decoration:none}</style></head>
+<body><main><h1>Sample portal</h1>
+{{if .Result}}{{if .Result.Error}}<p role="alert">Sign-in failed: {{.Result.Error}}</p>{{else}}<p role="status">Signed in. This portal knows you only by a pseudonym for its sector:</p>{{end}}
+<pre>{{.JSON}}</pre><p><a href="/login">Sign in again</a></p>
+{{else}}<p>A relying party that signs people in with Mustard personas (OpenID Connect, code flow with PKCE).</p>
+<p><a class="button" href="/login">Sign in with a persona</a></p>{{end}}
+</main></body></html>`))
+
+func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = page.Execute(w, map[string]any{})
 }
 
 func random() string {
@@ -121,8 +139,16 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		res = &Result{Error: err.Error()}
 	}
+	b, _ := json.Marshal(res)
+	// A person's browser gets a page; scripts get the JSON.
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		pretty, _ := json.MarshalIndent(res, "", "  ")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = page.Execute(w, map[string]any{"Result": res, "JSON": string(pretty)})
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(res)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // Finish is what the callback does, for callers that hold the redirect
