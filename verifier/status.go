@@ -58,12 +58,15 @@ func parseStatusClaim(v any) (statusRef, error) {
 	return statusRef{idx: int(f), uri: uri}, nil
 }
 
+// isLoopback reports a host that can only be this machine: localhost, a
+// loopback address, or an unspecified one (0.0.0.0, ::), which is what a
+// server listening on all interfaces without a public URL names itself.
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // statusCache holds fetched, verified status lists until their ttl ends;

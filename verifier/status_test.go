@@ -171,6 +171,7 @@ func TestStatusUnavailable(t *testing.T) {
 		{name: "fractional index", idx: 1.5},
 		{name: "index as a string", idx: "1"},
 		{name: "plain http off loopback", uri: "http://status.example/v1/status-lists/0"},
+		{name: "plain http to a LAN address", uri: "http://192.168.1.10/v1/status-lists/0"},
 		{name: "not a URL", uri: "::"},
 		{name: "server gone", uri: "http://127.0.0.1:1/v1/status-lists/0"},
 	} {
