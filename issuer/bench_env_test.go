@@ -27,7 +27,8 @@ import (
 
 // benchEnv is a whole Mustard server on a loopback port, as deployed (the
 // composition root, SQLite, real keys). Its data directory persists under
-// the temporary directory so that the Groth16 setup runs once per machine.
+// the temporary directory (one per package: go test runs packages at
+// once) so that the Groth16 setup runs once per machine.
 type benchEnv struct {
 	srv  *server.Server
 	hs   *httptest.Server
@@ -38,7 +39,7 @@ type benchEnv struct {
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), "mustard-bench-env")
+	dir := filepath.Join(os.TempDir(), "mustard-bench-env-issuer")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
