@@ -24,7 +24,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newDemoCmd(), newZKCmd(), newCeremonyCmd())
-	root.AddCommand(newOIDCCmd(), newLogCmd(), newBenchCmd(), newWalletCmd(), newDevCmd())
+	root.AddCommand(newOIDCCmd(), newLogCmd(), newBenchCmd(), newWalletCmd(), newDevCmd(), newFrameworkCmd())
 	return root
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type serveConfig struct {
 	ACMEDomain string `yaml:"acme_domain"`
 	LogFormat  string `yaml:"log_format"`
 	LogLevel   string `yaml:"log_level"`
+	RateLimit  string `yaml:"rate_limit"`
 	// Federations are set in the file only: identity providers this
 	// provider runs logins at for federation enrollment.
 	Federations []server.Federation `yaml:"federations"`
@@ -57,6 +59,7 @@ func serveSettings(c *serveConfig) []struct {
 		{"acme-domain", "MUSTARD_ACME_DOMAIN", "", "obtain a certificate for this public name with ACME (Let's Encrypt); listens on :443", &c.ACMEDomain},
 		{"log-format", "MUSTARD_LOG_FORMAT", "json", "log format: json or text", &c.LogFormat},
 		{"log-level", "MUSTARD_LOG_LEVEL", "info", "log level: debug, info, warn or error", &c.LogLevel},
+		{"rate-limit", "MUSTARD_RATE_LIMIT", "100", "requests per second per client address (bursts of twice that); 0 turns the limit off", &c.RateLimit},
 	}
 }
 
@@ -93,10 +96,18 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 	if c.ACMEDomain != "" && c.TLSCert != "" {
 		return errors.New("choose --acme-domain or --tls-cert/--tls-key, not both")
 	}
+	if r, err := strconv.ParseFloat(c.RateLimit, 64); err != nil || r < 0 {
+		return fmt.Errorf("--rate-limit is a number of requests per second, not %q", c.RateLimit)
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("--log-format is json or text, not %q", c.LogFormat)
 	}
 	return nil
+}
+
+func (c *serveConfig) rateLimit() float64 {
+	r, _ := strconv.ParseFloat(c.RateLimit, 64)
+	return r
 }
 
 func (c *serveConfig) logger(w io.Writer) (*slog.Logger, error) {
@@ -122,8 +133,9 @@ func newServeCmd() *cobra.Command {
 Each setting comes from, in order of precedence: its flag, its MUSTARD_*
 environment variable (MUSTARD_DATA, MUSTARD_ADDR, MUSTARD_PUBLIC_URL,
 MUSTARD_TLS_CERT, MUSTARD_TLS_KEY, MUSTARD_ACME_DOMAIN, MUSTARD_LOG_FORMAT,
-MUSTARD_LOG_LEVEL), the YAML file given with --config (keys data, addr,
-public_url, tls_cert, tls_key, acme_domain, log_format, log_level), its
+MUSTARD_LOG_LEVEL, MUSTARD_RATE_LIMIT), the YAML file given with --config (keys data, addr,
+public_url, tls_cert, tls_key, acme_domain, log_format, log_level,
+rate_limit), its
 default. Federation identity providers (issuer, client_id, client_secret)
 are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPHRASE.`,
 		Args: cobra.NoArgs,
@@ -166,7 +178,7 @@ are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPH
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = scheme + "://" + ln.Addr().String()
 			}
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations})
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit()})
 			if err != nil {
 				return err
 			}

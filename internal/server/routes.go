@@ -97,7 +97,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.ErrNotFound)
 	})
-	return s.metrics.observe(recoverer(mux))
+	h := recoverer(mux)
+	if s.rateLimit > 0 {
+		h = newLimiter(s.rateLimit).limit(h)
+	}
+	return s.metrics.observe(h)
 }
 
 // recoverer turns a panic into a problem+json 500; the panic is logged,

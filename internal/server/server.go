@@ -59,6 +59,9 @@ type Options struct {
 	// DevSources are added to a development framework when it is created
 	// (a federation's IdP in tests and demos).
 	DevSources []trust.Source
+	// RateLimit is each client's (IP address's) request rate per second,
+	// with bursts of twice that; 0 means no limit.
+	RateLimit float64
 	// RegistrationToken is the initial access token for OIDC dynamic
 	// client registration; empty means MUSTARD_OIDC_REGISTRATION_TOKEN,
 	// and failing that a development token kept in the data directory.
@@ -108,6 +111,7 @@ type Server struct {
 	handler      http.Handler
 	metrics      *metrics
 	zkDir        string
+	rateLimit    float64
 }
 
 // secrets is the sealed key bundle.
@@ -147,7 +151,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Store: st}
+	s := &Server{Store: st, rateLimit: opts.RateLimit}
 	if err := s.open(ctx, opts); err != nil {
 		st.Close()
 		return nil, err

@@ -3,6 +3,7 @@ package trust
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,8 @@ var ErrThreshold = errors.New("trust: fewer governance signatures than the thres
 // ErrSuccession is an update that does not follow the current document:
 // not a higher version, or not chained to it.
 var ErrSuccession = errors.New("trust: the update does not succeed the current framework")
+
+var base64URL = base64.RawURLEncoding
 
 // MaxGovernanceKeys bounds a governance set.
 const MaxGovernanceKeys = 32
@@ -155,4 +158,70 @@ func Succeed(current *Document, currentSigned []byte, next []byte, pinned Govern
 		return nil, ErrSuccession
 	}
 	return d, nil
+}
+
+// jwsJSON is a JWS in the general JSON serialization.
+type jwsJSON struct {
+	Payload    string         `json:"payload"`
+	Signatures []jwsSignature `json:"signatures"`
+}
+
+type jwsSignature struct {
+	Protected string `json:"protected"`
+	Signature string `json:"signature"`
+}
+
+// toGeneral reads a compact, flattened or general JWS.
+func toGeneral(signed []byte) (*jwsJSON, error) {
+	signed = bytes.TrimSpace(signed)
+	if len(signed) > MaxDocumentSize {
+		return nil, fmt.Errorf("%w: size", ErrMalformed)
+	}
+	if len(signed) > 0 && signed[0] != '{' {
+		parts := bytes.Split(signed, []byte("."))
+		if len(parts) != 3 {
+			return nil, fmt.Errorf("%w: not a JWS", ErrMalformed)
+		}
+		return &jwsJSON{Payload: string(parts[1]), Signatures: []jwsSignature{{string(parts[0]), string(parts[2])}}}, nil
+	}
+	var g struct {
+		jwsJSON
+		jwsSignature
+	}
+	if err := json.Unmarshal(signed, &g); err != nil {
+		return nil, fmt.Errorf("%w: not a JWS", ErrMalformed)
+	}
+	if g.jwsSignature.Signature != "" {
+		g.Signatures = append(g.Signatures, g.jwsSignature)
+	}
+	return &g.jwsJSON, nil
+}
+
+// AddSignature adds one governance member's signature to a framework
+// document signed by others (compact or JSON), in the general JSON
+// serialization: members sign one after another, each with their own key,
+// without ever holding each other's.
+func AddSignature(signed []byte, key jwk.Key) ([]byte, error) {
+	g, err := toGeneral(signed)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := base64URL.DecodeString(g.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload", ErrMalformed)
+	}
+	alg, err := algFor(key)
+	if err != nil {
+		return nil, err
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.TypeKey, MediaType)
+	_ = hdr.Set(jws.KeyIDKey, key.KeyID())
+	one, err := jws.Sign(payload, jws.WithKey(alg, key, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		return nil, fmt.Errorf("trust: sign: %w", err)
+	}
+	parts := bytes.Split(one, []byte("."))
+	g.Signatures = append(g.Signatures, jwsSignature{string(parts[0]), string(parts[2])})
+	return json.Marshal(g)
 }

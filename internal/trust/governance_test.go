@@ -138,3 +138,26 @@ func FuzzParseGoverned(f *testing.F) {
 		}
 	})
 }
+
+// Members sign one after another: a document sealed by one key gains the
+// others' signatures without anyone holding another's key.
+func TestAddSignature(t *testing.T) {
+	k := council(t, 3)
+	g := policy(t, 2, k...)
+	d := document(t)
+	one, err := Seal(d, k[0]) // compact
+	require.NoError(t, err)
+	_, err = ParseGoverned(one, g)
+	require.ErrorIs(t, err, ErrThreshold)
+	two, err := AddSignature(one, k[2])
+	require.NoError(t, err)
+	got, err := ParseGoverned(two, g)
+	require.NoError(t, err)
+	require.Equal(t, d.ID, got.ID)
+	again, err := AddSignature(two, k[2])
+	require.NoError(t, err)
+	_, err = ParseGoverned(again, policy(t, 3, k...))
+	require.ErrorIs(t, err, ErrThreshold, "a key signing twice counts once")
+	_, err = AddSignature([]byte("not a jws"), k[1])
+	require.ErrorIs(t, err, ErrMalformed)
+}
