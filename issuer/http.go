@@ -23,6 +23,9 @@ type RequestJSON struct {
 	Proof     persona.ProofJSON `json:"proof"`
 	HolderJWK json.RawMessage   `json:"holder_jwk"`
 	PoP       string            `json:"pop"`
+	// Format is "dc+sd-jwt" (default), "jwt_vc_json" (W3C VC 2.0, JOSE
+	// secured) or "jwt_vc_json_v1" (W3C VC 1.1 JWT, for older verifiers).
+	Format string `json:"format,omitempty"`
 }
 
 // IssuedJSON is the response of POST /v1/persona.
@@ -30,6 +33,7 @@ type IssuedJSON struct {
 	Credential  string `json:"credential"`
 	Format      string `json:"format"`
 	StatusIndex int64  `json:"status_index"`
+	StatusList  string `json:"status_list"`
 	Pseudonym   string `json:"pseudonym"`
 	Expiry      int64  `json:"exp"`
 }
@@ -41,12 +45,20 @@ const MaxRequest = 64 << 10
 //
 //	POST /v1/persona/nonce        a single-use nonce
 //	POST /v1/persona              issue a persona credential
-//	GET  /.well-known/jwks.json   the issuer's public keys
+//	GET  /.well-known/jwks.json   the issuer's public keys (current and retired)
+//	GET  /.well-known/did.json    its did:web document (the same keys, JsonWebKey2020)
+//	GET  /v1/status-lists/{n}     a Status List Token (application/statuslist+jwt)
+//	POST /v1/admin/credentials/{idx}/status   revoke, suspend, reinstate (admin bearer token)
+//	POST /v1/persona/revocation-nonce         a nonce for holder self-revocation
+//	POST /v1/persona/revocation               a holder revokes its own credential
+//	POST /v1/validation                       current status and grade, as a signed JWT
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/persona/nonce", i.serveNonce)
 	mux.HandleFunc("POST /v1/persona", i.serveIssue)
 	mux.HandleFunc("GET /.well-known/jwks.json", i.serveJWKS)
+	mux.HandleFunc("GET /.well-known/did.json", i.serveDID)
+	i.statusRoutes(mux)
 	return mux
 }
 
@@ -84,25 +96,12 @@ func (i *Issuer) serveIssue(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, ErrHolderBinding) // refuse private keys and other types
 		return
 	}
-	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP})
+	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP, Format: body.Format})
 	if err != nil {
 		problem.Write(w, r, err)
 		return
 	}
-	problem.JSON(w, http.StatusCreated, IssuedJSON{Credential: out.Credential, Format: "dc+sd-jwt", StatusIndex: out.StatusIndex, Pseudonym: out.Pseudonym, Expiry: out.Expiry.Unix()})
-}
-
-// PublicKeys returns the issuer's public JWK set.
-func (i *Issuer) PublicKeys() (jwk.Set, error) {
-	pub, err := i.cfg.Key.PublicKey()
-	if err != nil {
-		return nil, err
-	}
-	set := jwk.NewSet()
-	if err := set.AddKey(pub); err != nil {
-		return nil, err
-	}
-	return set, nil
+	problem.JSON(w, http.StatusCreated, IssuedJSON{Credential: out.Credential, Format: out.Format, StatusIndex: out.StatusIndex, StatusList: out.Status.URI, Pseudonym: out.Pseudonym, Expiry: out.Expiry.Unix()})
 }
 
 func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
@@ -114,4 +113,15 @@ func (i *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_ = json.NewEncoder(w).Encode(set)
+}
+
+func (i *Issuer) serveDID(w http.ResponseWriter, r *http.Request) {
+	doc, err := i.DIDDocument()
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/did+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(doc)
 }

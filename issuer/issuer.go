@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -27,13 +28,36 @@ type Storage interface {
 	CreateNonce(ctx context.Context, purpose, nonce string, expires time.Time) error
 	NonceValid(ctx context.Context, purpose, nonce string, now time.Time) (bool, error)
 	ConsumeNonce(ctx context.Context, purpose, nonce string, now time.Time) error
-	RecordIssuance(ctx context.Context, pseudonym []byte, vkID string, issued, expires time.Time) (int64, error)
+	// RecordPersona stores an issuance with its grade and returns its
+	// status index, a random free entry of the current list of listSize.
+	RecordPersona(ctx context.Context, pseudonym []byte, vkID string, grade uint64, listSize int64, issued, expires time.Time) (int64, error)
+	StatusStorage
+	// ValidationByIndex and LatestByPseudonym answer the validation
+	// service; unknown entries are errors Config.IsNotFound recognizes.
+	ValidationByIndex(ctx context.Context, idx int64) (status uint8, grade uint64, expires time.Time, err error)
+	LatestByPseudonym(ctx context.Context, pseudonym []byte) (int64, error)
+}
+
+// StatusStorage keeps the credentials' statuses (0 valid, 1 revoked, 2
+// suspended, by status index) and a version per status list that every
+// change bumps.
+type StatusStorage interface {
+	// SetStatus changes the status of the credential at idx (in list);
+	// revocation is final. Unknown indexes and changes of a revoked
+	// credential are errors that Config.IsNotFound and Config.IsFinal
+	// recognize.
+	SetStatus(ctx context.Context, idx, list int64, status uint8, now time.Time) error
+	StatusVersion(ctx context.Context, list int64) (int64, error)
+	// Statuses returns the non-valid statuses of indexes in [from, to).
+	Statuses(ctx context.Context, from, to int64) (map[int64]uint8, error)
+	LastStatusIndex(ctx context.Context) (int64, error)
 }
 
 // Config configures an Issuer.
 type Config struct {
 	ID             string            // issuer identifier: the iss of persona credentials (its URL)
-	Key            jwk.Key           // signing key (ES256), kid set
+	Key            jwk.Key           // current signing key (ES256 or EdDSA), kid set
+	RetiredKeys    []RetiredKey      // earlier signing keys still published
 	Keys           *zk.Keys          // persona circuit keys
 	RegistryRoot   func() fr.Element // the trust framework's current registry root
 	RevocationRoot func() fr.Element // the current revocation root
@@ -41,12 +65,28 @@ type Config struct {
 	NonceTTL       time.Duration     // default 5 minutes
 	ClockSkew      time.Duration     // proof time vs. issuer clock; default 5 minutes
 	Now            func() time.Time
+
+	// BaseURL is the issuer's public base URL (scheme and host, no
+	// trailing slash): status list URIs start with it. Required.
+	BaseURL string
+	// AdminToken is the bearer token of the provider-side status API
+	// (revoke, suspend, reinstate); empty disables that API.
+	AdminToken string
+	// StatusTTL is the ttl of the status lists (how long relying parties
+	// may cache them, and how often the issuer re-signs them); default 5
+	// minutes. StatusValidity is their exp after iat; default 24 hours.
+	StatusTTL, StatusValidity time.Duration
+	// IsNotFound and IsFinal recognize the store's "unknown status index"
+	// and "already revoked" errors.
+	IsNotFound, IsFinal func(error) bool
 }
 
 // Issuer is a transaction-identity provider.
 type Issuer struct {
 	cfg   Config
 	store Storage
+	lists listCache
+	keys  keyring
 }
 
 // VCT is the SD-JWT VC type of a Mustard persona credential.
@@ -56,6 +96,27 @@ const VCT = "urn:mustard:vct:persona:1"
 func New(cfg Config, store Storage) (*Issuer, error) {
 	if cfg.ID == "" || cfg.Key == nil || cfg.Keys == nil || cfg.RegistryRoot == nil || cfg.RevocationRoot == nil || store == nil {
 		return nil, errors.New("issuer: id, key, circuit keys, roots and store are required")
+	}
+	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(cfg.BaseURL, "/") {
+		return nil, errors.New("issuer: the base URL must be an http(s) URL without a query or a trailing slash")
+	}
+	if cfg.StatusTTL == 0 {
+		cfg.StatusTTL = 5 * time.Minute
+	}
+	if cfg.StatusValidity == 0 {
+		cfg.StatusValidity = 24 * time.Hour
+	}
+	if cfg.StatusValidity <= cfg.StatusTTL {
+		return nil, errors.New("issuer: status lists must stay valid longer than their ttl")
+	}
+	if cfg.IsNotFound == nil {
+		cfg.IsNotFound = func(error) bool { return false }
+	}
+	if cfg.IsFinal == nil {
+		cfg.IsFinal = func(error) bool { return false }
+	}
+	if err := checkSigningKey(cfg.Key); err != nil {
+		return nil, err
 	}
 	if cfg.CredentialTTL == 0 {
 		cfg.CredentialTTL = 30 * 24 * time.Hour
@@ -69,7 +130,7 @@ func New(cfg Config, store Storage) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Issuer{cfg: cfg, store: store}, nil
+	return &Issuer{cfg: cfg, store: store, keys: keyring{current: cfg.Key, retired: cfg.RetiredKeys}}, nil
 }
 
 // ID is the issuer identifier.
@@ -104,12 +165,17 @@ type Request struct {
 	Proof     persona.ProofJSON
 	HolderKey jwk.Key // the persona's public key
 	PoP       string  // SignPossession(personaKey, issuer ID, nonce)
+	// Format is the credential format: FormatSDJWT (the default),
+	// FormatVC2 or FormatVC11.
+	Format string
 }
 
 // Issued is a persona credential.
 type Issued struct {
-	Credential  string // SD-JWT VC, "<jwt>~<disclosure>~...~"
-	StatusIndex int64
+	Credential  string    // SD-JWT VC "<jwt>~<disclosure>~...~", or a VC JWT
+	Format      string    // FormatSDJWT, FormatVC2 or FormatVC11
+	StatusIndex int64     // the issuer's index of the credential (the admin API's)
+	Status      StatusRef // where its status is published
 	Pseudonym   string
 	Expiry      time.Time
 }
@@ -118,6 +184,13 @@ type Issued struct {
 // (and the nonce is not consumed) unless every check passes.
 func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	now := i.cfg.Now()
+	format := req.Format
+	if format == "" {
+		format = FormatSDJWT
+	}
+	if format != FormatSDJWT && format != FormatVC2 && format != FormatVC11 {
+		return nil, ErrFormat
+	}
 	st, err := persona.Decode(&req.Proof)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
@@ -162,29 +235,43 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if err := i.store.ConsumeNonce(ctx, NoncePurpose, st.Nonce, now); err != nil {
 		return nil, ErrNonce
 	}
+	return i.issue(ctx, st, req.HolderKey, format, now)
+}
+
+// issue records and signs the credential for a statement whose proof,
+// nonce and holder binding were checked.
+func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Key, format string, now time.Time) (*Issued, error) {
+	pub := &st.Public
 	exp := now.Add(i.cfg.CredentialTTL)
 	ps := pub.Pseudonym.Bytes()
-	idx, err := i.store.RecordIssuance(ctx, ps[:], st.VK, now, exp)
+	idx, err := i.store.RecordPersona(ctx, ps[:], st.VK, pub.MinGrade, ListSize, now, exp)
 	if err != nil {
 		return nil, err
 	}
 	visible, disclosable := Claims(st)
 	visible["persona_proof_vk"] = st.VK
+	ref := i.StatusRef(idx)
+	if format != FormatSDJWT {
+		cred, err := i.signVC(format, visible, disclosable, holder, ref, now, exp)
+		if err != nil {
+			return nil, err
+		}
+		return &Issued{Credential: cred, Format: format, StatusIndex: idx, Status: ref, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
+	}
 	cred, err := sdjwt.Issue(sdjwt.IssueRequest{
 		Issuer:      i.cfg.ID,
 		VCT:         VCT,
 		IssuedAt:    now,
 		Expiry:      exp,
+		Status:      ref.Claim(),
 		Claims:      visible,
 		Disclosable: disclosable,
-		HolderKey:   req.HolderKey,
-	}, i.cfg.Key)
+		HolderKey:   holder,
+	}, i.keys.signer())
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	// The status list that idx points into is not served yet, so the
-	// credential carries no status claim rather than a dangling one.
-	return &Issued{Credential: cred, StatusIndex: idx, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
+	return &Issued{Credential: cred, Format: format, StatusIndex: idx, Status: ref, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
 }
 
 // Claims turns a verified statement into persona credential claims: the

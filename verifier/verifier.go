@@ -3,7 +3,10 @@ package verifier
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/zk"
@@ -22,7 +25,11 @@ type Policy struct {
 	Nonce          string        // the nonce it issued for this presentation
 	MinGrade       uint64        // zk.GradeLow … zk.GradeHigh; 0 accepts any
 	RequiredClaims []string      // claims that must be disclosed and true/non-empty, e.g. "age_over_18"
-	MaxAge         time.Duration // how old the KB-JWT may be; 0 means 5 minutes
+	MaxAge         time.Duration // how old the KB-JWT (or a self-issued proof) may be; 0 means 5 minutes
+	// RequireHolderBinding demands, of a self-issued proof, the persona
+	// key and its proof of possession for Audience and Nonce (SD-JWT VC
+	// presentations are always key-bound).
+	RequireHolderBinding bool
 }
 
 // Verdict is an accepted presentation.
@@ -33,6 +40,9 @@ type Verdict struct {
 	Grade     string         `json:"grade"`
 	Claims    map[string]any `json:"claims"` // every disclosed and visible claim
 	Expiry    time.Time      `json:"exp"`
+	// HolderBound reports a self-issued proof whose persona key proved
+	// possession for this audience and nonce.
+	HolderBound bool `json:"holder_bound,omitempty"`
 }
 
 // Config configures a Verifier.
@@ -40,10 +50,22 @@ type Config struct {
 	// Issuers resolves accredited issuers' keys (from the trust framework).
 	Issuers sdjwt.KeyResolver
 	Now     func() time.Time
+	// HTTPClient fetches status lists; nil means a client with a 10 s
+	// timeout.
+	HTTPClient *http.Client
+
+	// Self-issued proofs (optional): the persona circuit's keys, the trust
+	// framework's registry root and the current revocation root.
+	ZK             *zk.Keys
+	RegistryRoot   func() fr.Element
+	RevocationRoot func() fr.Element
 }
 
 // Verifier checks persona presentations.
-type Verifier struct{ cfg Config }
+type Verifier struct {
+	cfg    Config
+	status statusCache
+}
 
 // New returns a Verifier.
 func New(cfg Config) (*Verifier, error) {
@@ -52,6 +74,9 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	return &Verifier{cfg: cfg}, nil
 }
@@ -110,6 +135,15 @@ func (v *Verifier) Verify(ctx context.Context, presentation string, policy Polic
 			}
 		case nil:
 			return nil, ErrMissingClaim
+		}
+	}
+	// draft-ietf-oauth-sd-jwt-vc §3.2.2.2: status, when present, says
+	// where the credential's status is; a credential whose status cannot
+	// be established is refused, never taken as valid. Checked last: it
+	// may need a fetch.
+	if st, ok := res.Claims["status"]; ok {
+		if err := v.checkStatus(ctx, res.Issuer, st); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		env.srv, err = server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "integration-test", PublicURL: "http://" + ln.Addr().String()})
+		env.srv, err = server.Open(context.Background(), server.Options{DataDir: dir, Passphrase: "integration-test", PublicURL: "http://" + ln.Addr().String(), AdminToken: adminToken})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

@@ -33,9 +33,20 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/persona/nonce", iss)
 	mux.Handle("POST /v1/persona", iss)
 	mux.Handle("GET /.well-known/jwks.json", iss)
-	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) }}).Handler()
+	mux.Handle("GET /.well-known/did.json", iss)
+	mux.Handle("GET /v1/status-lists/{n}", iss)
+	mux.Handle("GET /v1/status-lists/{n}/{purpose}", iss)
+	mux.Handle("POST /v1/admin/credentials/{idx}/status", iss)
+	mux.Handle("POST /v1/persona/revocation-nonce", iss)
+	mux.Handle("POST /v1/persona/revocation", iss)
+	mux.Handle("POST /v1/validation", iss)
+	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) },
+		BaseURL: s.BaseURL, IsNotFound: func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) }}).Handler()
 	mux.Handle("POST /v1/presentation-requests", ver)
+	mux.Handle("GET /v1/presentation-requests/{id}", ver)
+	mux.Handle("GET /v1/presentation-requests/{id}/qr", ver)
 	mux.Handle("POST /v1/presentations/verify", ver)
+	mux.Handle("POST /v1/presentations/verify-batch", ver)
 	mux.HandleFunc("GET /v1/trust-framework", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/jwt")
 		w.Header().Set("Cache-Control", "public, max-age=300")
@@ -62,6 +73,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(pattern, logH)
 	}
 	mux.HandleFunc("GET /v1/zk/persona/files/{name}", s.serveZKFile)
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		problem.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -65,6 +66,9 @@ type Options struct {
 	// client registration; empty means MUSTARD_OIDC_REGISTRATION_TOKEN,
 	// and failing that a development token kept in the data directory.
 	RegistrationToken string
+	// AdminToken is the bearer token of the issuer's status API; empty
+	// means MUSTARD_ADMIN_TOKEN, and failing that the API is disabled.
+	AdminToken string
 }
 
 // Federation is this provider's client registration at a federation's
@@ -89,7 +93,10 @@ type Server struct {
 	Provider   *coreid.Provider
 	Issuer     *issuer.Issuer
 	Verifier   *verifier.Verifier
-	OIDC       *oidc.Provider // nil without a PublicURL
+	// BaseURL is the server's public base URL: PublicURL, or
+	// http://127.0.0.1:8080 without one. Status list URIs start with it.
+	BaseURL string
+	OIDC    *oidc.Provider // nil without a PublicURL
 	// Federations runs federation enrollments (nil without any).
 	Federations *coreid.Federations
 	Log         *tlog.Log
@@ -153,6 +160,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 }
 
 func (s *Server) open(ctx context.Context, opts Options) error {
+	s.BaseURL = strings.TrimRight(cmp.Or(opts.PublicURL, "http://127.0.0.1:8080"), "/")
 	pass, err := passphrase(opts)
 	if err != nil {
 		return err
@@ -220,6 +228,10 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		RegistryRoot:   func() fr.Element { return root },
 		RevocationRoot: s.Provider.RevocationRoot,
 		Now:            opts.Now,
+		BaseURL:        s.BaseURL,
+		AdminToken:     cmp.Or(opts.AdminToken, os.Getenv("MUSTARD_ADMIN_TOKEN")),
+		IsNotFound:     func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
+		IsFinal:        func(err error) bool { return errors.Is(err, sqlite.ErrFinal) },
 	}, s.Store); err != nil {
 		return err
 	}
@@ -227,7 +239,10 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if s.Verifier, err = verifier.New(verifier.Config{Issuers: issuers, Now: opts.Now}); err != nil {
+	if s.Verifier, err = verifier.New(verifier.Config{
+		Issuers: issuers, Now: opts.Now,
+		ZK: s.Keys, RegistryRoot: func() fr.Element { return root }, RevocationRoot: s.Provider.RevocationRoot,
+	}); err != nil {
 		return err
 	}
 	if opts.PublicURL != "" {

@@ -1,0 +1,200 @@
+package verifier
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/mustard-id/mustard/circuits/persona"
+	"github.com/mustard-id/mustard/internal/problem"
+	"github.com/mustard-id/mustard/zk"
+)
+
+// ProofMediaType is the media type of a self-issued persona proof.
+const ProofMediaType = persona.MediaType
+
+// SelfIssuer is the Verdict.Issuer of a self-issued proof: no issuer.
+const SelfIssuer = "self-issued"
+
+// Errors of the self-issued path.
+var (
+	ErrProof          = problem.New("invalid-proof", http.StatusUnauthorized, "The persona proof does not verify for its statement")
+	ErrProofKey       = problem.New("unknown-verifying-key", http.StatusUnauthorized, "The proof names a verifying key this verifier does not use")
+	ErrRegistryRoot   = problem.New("stale-registry-root", http.StatusUnauthorized, "The proof is for another registry root than the trust framework's")
+	ErrRevocationRoot = problem.New("stale-revocation-root", http.StatusUnauthorized, "The proof is for another revocation root than the current one")
+	ErrProofTime      = problem.New("stale-proof", http.StatusUnauthorized, "The proof's time is too old or in the future")
+	ErrSelfIssued     = problem.New("self-issued-unsupported", http.StatusBadRequest, "This verifier is not configured for self-issued proofs")
+	ErrHolderBinding  = problem.New("invalid-holder-binding", http.StatusUnauthorized, "The persona key does not match the proof's holder binding, or its proof of possession is not for this audience and nonce")
+)
+
+// proofCheck is a self-issued proof that passed every check but the
+// Groth16 verification, with the verdict it earns if that passes.
+type proofCheck struct {
+	st      *persona.Statement
+	verdict *Verdict
+}
+
+// checkProof runs every check of a self-issued proof but the pairing:
+// verifying key, roots, time, scope, nonce, grade, required claims.
+func (v *Verifier) checkProof(p *persona.ProofJSON, h Holder, policy Policy) (*proofCheck, error) {
+	if v.cfg.ZK == nil || v.cfg.RegistryRoot == nil || v.cfg.RevocationRoot == nil {
+		return nil, ErrSelfIssued
+	}
+	if policy.Audience == "" || policy.Nonce == "" || policy.Scope == "" {
+		return nil, ErrInvalidRequest
+	}
+	st, err := persona.Decode(p)
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	pub := &st.Public
+	if st.VK != v.cfg.ZK.VKID {
+		return nil, ErrProofKey
+	}
+	if pub.RegistryRoot != v.cfg.RegistryRoot() {
+		return nil, ErrRegistryRoot
+	}
+	if pub.RevocationRoot != v.cfg.RevocationRoot() {
+		return nil, ErrRevocationRoot
+	}
+	maxAge := policy.MaxAge
+	if maxAge == 0 {
+		maxAge = 5 * time.Minute
+	}
+	if d := v.cfg.Now().Sub(time.Unix(pub.Now, 0)); d > maxAge || d < -time.Minute {
+		return nil, ErrProofTime
+	}
+	// The nonce is a public input: the proof is bound to it.
+	if subtle.ConstantTimeCompare([]byte(st.Nonce), []byte(policy.Nonce)) != 1 {
+		return nil, ErrNonce
+	}
+	if st.Scope != policy.Scope {
+		return nil, ErrScope
+	}
+	if pub.MinGrade < zk.GradeLow || pub.MinGrade > zk.GradeHigh {
+		return nil, ErrMalformed
+	}
+	if pub.MinGrade < policy.MinGrade {
+		return nil, ErrGrade
+	}
+	bound := false
+	switch {
+	case h.Key != nil || h.PoP != "":
+		if h.Key == nil {
+			return nil, ErrHolderBinding
+		}
+		if err := checkHolder(h.Key, h.PoP, pub.HolderBinding, policy.Audience, st.Nonce); err != nil {
+			return nil, err
+		}
+		bound = true
+	case policy.RequireHolderBinding:
+		return nil, ErrHolderBinding
+	}
+	claims := proofClaims(st)
+	for _, c := range policy.RequiredClaims {
+		if !present(claims[c]) {
+			return nil, ErrMissingClaim
+		}
+	}
+	return &proofCheck{st: st, verdict: &Verdict{
+		Issuer: SelfIssuer, Scope: st.Scope, Pseudonym: zk.Hex(pub.Pseudonym),
+		Grade: zk.GradeName(pub.MinGrade), Claims: claims, HolderBound: bound,
+	}}, nil
+}
+
+// Holder is the persona key a self-issued proof commits to and its proof
+// of possession (issuer.SignPossession(key, audience, nonce)); both empty
+// when the holder does not bind the proof to the relying party.
+type Holder struct {
+	Key jwk.Key
+	PoP string
+}
+
+// VerifyProof checks a self-issued persona proof (the holder presents the
+// Groth16 proof and its statement itself, no issuer in the loop) against
+// policy: this verifier's verifying key, the trust framework's registry
+// root, the current revocation root, the proof's time within MaxAge, the
+// nonce (a public input of the proof), the holder binding when given (or
+// required), the scope, the minimum grade and the required claims, then
+// the proof.
+func (v *Verifier) VerifyProof(ctx context.Context, p *persona.ProofJSON, h Holder, policy Policy) (*Verdict, error) {
+	c, err := v.checkProof(p, h, policy)
+	if err != nil {
+		return nil, err
+	}
+	// Any failure here, a proof that does not decode included, is the
+	// proof's: the statement itself was checked above.
+	if err := v.cfg.ZK.Verify(c.st.Proof, persona.PublicAssignment(&c.st.Public)); err != nil {
+		return nil, ErrProof
+	}
+	return c.verdict, nil
+}
+
+func present(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case []any:
+		return len(x) > 0
+	case nil:
+		return false
+	}
+	return true
+}
+
+// proofClaims names what a verified statement proves, as the persona
+// credential would: scope, pseudonym, grade, predicates, age_over_NN for
+// a birth-date bound, disclosed attributes.
+func proofClaims(st *persona.Statement) map[string]any {
+	pub := &st.Public
+	out := map[string]any{"scope": st.Scope, "pseudonym": zk.Hex(pub.Pseudonym), "grade": zk.GradeName(pub.MinGrade)}
+	var preds []any
+	birth, _ := zk.AttrByName("birth_date")
+	for _, q := range pub.Predicates {
+		if q.Op == persona.OpNone {
+			continue
+		}
+		preds = append(preds, map[string]any{"attr": persona.AttrName(q.Slot), "op": q.Op.String(), "value": describe(q.Slot, q.Value)})
+		if q.Slot == persona.SlotOf(birth.Index) && q.Op == persona.OpLe {
+			if cutoff, ok := zk.Int64Of(q.Value); ok {
+				for _, age := range []int{13, 16, 18, 21, 65} {
+					if cutoff <= zk.Days(time.Unix(pub.Now, 0).UTC().AddDate(-age, 0, 0)) {
+						out[fmt.Sprintf("age_over_%d", age)] = true
+					}
+				}
+			}
+		}
+	}
+	if preds != nil {
+		out["predicates"] = preds
+	}
+	for _, d := range pub.Disclosures {
+		if d.Slot != persona.NoAttr {
+			out[persona.AttrName(d.Slot)] = describe(d.Slot, d.Value)
+		}
+	}
+	return out
+}
+
+func describe(slot int, v fr.Element) any {
+	for _, a := range zk.Schema {
+		if persona.SlotOf(a.Index) != slot {
+			continue
+		}
+		n, ok := zk.Int64Of(v)
+		switch {
+		case a.Kind == zk.KindDate && ok:
+			return time.Unix(n*86400, 0).UTC().Format(time.DateOnly)
+		case (a.Kind == zk.KindCountry || a.Kind == zk.KindInt) && ok:
+			return n
+		}
+	}
+	return zk.Hex(v)
+}
