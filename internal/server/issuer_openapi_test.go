@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/community"
 	"github.com/mustard-id/mustard/oidc"
 )
 
@@ -75,6 +76,7 @@ func registeredRoutes(t *testing.T) []string {
 	out = append(out, coreid.Routes...)
 	out = append(out, coreid.FederationRoutes...)
 	out = append(out, oidc.Routes...)
+	out = append(out, community.Routes...)
 	require.NotEmpty(t, out)
 	return out
 }

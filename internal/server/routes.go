@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/community"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/oidc"
@@ -73,6 +74,11 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(pattern, logH)
 	}
 	mux.HandleFunc("GET /v1/zk/persona/files/{name}", s.serveZKFile)
+	mux.HandleFunc("GET /v1/zk/community/files/{name}", s.serveZKFile)
+	comm := s.Communities.Handler()
+	for _, route := range community.Routes {
+		mux.Handle(route, comm)
+	}
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		problem.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -28,8 +28,10 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	communitycircuit "github.com/mustard-id/mustard/circuits/community"
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/community"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/internal/tlog"
@@ -97,6 +99,10 @@ type Server struct {
 	// http://127.0.0.1:8080 without one. Status list URIs start with it.
 	BaseURL string
 	OIDC    *oidc.Provider // nil without a PublicURL
+	// Communities runs communities; CommunityKeys are its statement
+	// circuit's keys.
+	Communities   *community.Service
+	CommunityKeys *zk.Keys
 	// Federations runs federation enrollments (nil without any).
 	Federations *coreid.Federations
 	Log         *tlog.Log
@@ -249,6 +255,15 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		if err := s.openOIDC(ctx, opts, pass, sec); err != nil {
 			return err
 		}
+	}
+	if s.CommunityKeys, err = zk.LoadOrSetup(s.zkDir, "community", &communitycircuit.Circuit{}, opts.Progress); err != nil {
+		return err
+	}
+	if s.Communities, err = community.New(ctx, community.Config{
+		Base: s.BaseURL, DB: s.Store.DB(), Keys: s.CommunityKeys, Verifier: s.Verifier, Nonces: s.Store,
+		AdminToken: []byte(cmp.Or(opts.AdminToken, os.Getenv("MUSTARD_ADMIN_TOKEN"))), Now: opts.Now,
+	}); err != nil {
+		return err
 	}
 	s.handler = s.routes()
 	return nil

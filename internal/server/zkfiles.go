@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mustard-id/mustard/internal/problem"
@@ -11,9 +12,12 @@ import (
 
 // zkFiles are the persona circuit's key files a wallet needs to prove.
 var zkFiles = map[string]string{
-	"persona.json": "application/json",
-	"persona.vk":   "application/octet-stream",
-	"persona.pk":   "application/octet-stream",
+	"persona.json":   "application/json",
+	"persona.vk":     "application/octet-stream",
+	"persona.pk":     "application/octet-stream",
+	"community.json": "application/json",
+	"community.vk":   "application/octet-stream",
+	"community.pk":   "application/octet-stream",
 }
 
 // serveZKFile serves a persona key file, addressed by the verifying key's
@@ -21,7 +25,11 @@ var zkFiles = map[string]string{
 func (s *Server) serveZKFile(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	ctype, ok := zkFiles[name]
-	if !ok {
+	circuit, vk := "persona", s.Keys.VKID
+	if strings.HasPrefix(r.URL.Path, "/v1/zk/community/") {
+		circuit, vk = "community", s.CommunityKeys.VKID
+	}
+	if !ok || !strings.HasPrefix(name, circuit+".") {
 		problem.Write(w, r, problem.ErrNotFound)
 		return
 	}
@@ -32,7 +40,7 @@ func (s *Server) serveZKFile(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("ETag", `"`+s.Keys.VKID+`"`)
+	w.Header().Set("ETag", `"`+vk+`"`)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	http.ServeContent(w, r, name, time.Time{}, f)
 }
