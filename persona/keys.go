@@ -19,6 +19,12 @@ const maxProvingKey = 256 << 20
 // atomically (a temporary directory, renamed into place), and checks that
 // they are for the verifying key vkID.
 func (c *Client) DownloadProvingKey(ctx context.Context, dir, vkID string) error {
+	return c.DownloadKeys(ctx, "persona", dir, vkID)
+}
+
+// DownloadKeys fetches a circuit's key files (persona, community) into
+// dir, as DownloadProvingKey does.
+func (c *Client) DownloadKeys(ctx context.Context, circuit, dir, vkID string) error {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return err
@@ -32,15 +38,16 @@ func (c *Client) DownloadProvingKey(ctx context.Context, dir, vkID string) error
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	for _, name := range []string{"persona.json", "persona.vk", "persona.pk"} {
-		if err := download(ctx, hc, strings.TrimRight(c.BaseURL, "/")+"/v1/zk/persona/files/"+name, filepath.Join(tmp, name)); err != nil {
+	for _, ext := range []string{".json", ".vk", ".pk"} {
+		name := circuit + ext
+		if err := download(ctx, hc, strings.TrimRight(c.BaseURL, "/")+"/v1/zk/"+circuit+"/files/"+name, filepath.Join(tmp, name)); err != nil {
 			return err
 		}
 	}
 	var meta struct {
 		VKID string `json:"vk_id"`
 	}
-	b, err := os.ReadFile(filepath.Join(tmp, "persona.json"))
+	b, err := os.ReadFile(filepath.Join(tmp, circuit+".json"))
 	if err != nil {
 		return err
 	}

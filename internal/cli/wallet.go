@@ -62,6 +62,7 @@ or a prompt.`,
 		newWalletCredentialsCmd(env), newWalletPresentCmd(env), newWalletRevokeCmd(env),
 		newWalletStatusCmd(env), newWalletAuditCmd(env), newWalletExportCmd(env),
 		newWalletImportCmd(env), newWalletRecoveryCmd(env), newWalletTransferCmd(env), newWalletUICmd(env),
+		newWalletCommunityCmd(env),
 	)
 	return cmd
 }

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -263,11 +264,21 @@ func (s *Service) JoinRequest(ctx context.Context, id string) (*verifier.Present
 	if err := s.cfg.Nonces.CreateNonce(ctx, "community:"+id, nonce, exp); err != nil {
 		return nil, err
 	}
-	return &verifier.PresentationRequest{
+	req := &verifier.PresentationRequest{
 		Type: verifier.RequestType, Audience: s.audience(id), Scope: Scope(id), Nonce: nonce,
 		MinGrade: g.manifest.MinGrade, RequiredClaims: g.manifest.RequiredClaims,
 		ResponseURI: s.audience(id) + "/members", ClientName: g.manifest.Name, ExpiresAt: exp.UTC(),
-	}, nil
+	}
+	// What a new persona must prove for the claims: age_over_N by the
+	// predicate age>=N, an attribute by disclosing it.
+	for _, c := range g.manifest.RequiredClaims {
+		if n, ok := strings.CutPrefix(c, "age_over_"); ok {
+			req.Predicates = append(req.Predicates, "age>="+n)
+		} else {
+			req.Disclose = append(req.Disclose, c)
+		}
+	}
+	return req, nil
 }
 
 // Join is a person's request to join.
@@ -449,7 +460,8 @@ type Info struct {
 	Manifest     Manifest `json:"manifest"`
 	ManifestHash string   `json:"manifest_hash"`
 	Root         string   `json:"root"`
-	Leaves       []string `json:"leaves"` // hex member leaves ("0" for left members): members build their paths from them
+	Leaves       []string `json:"leaves"`     // hex member leaves ("0" for left members): members build their paths from them
+	CircuitVK    string   `json:"circuit_vk"` // the statement circuit's verifying key id
 }
 
 // Info returns a community's manifest, root and leaves.
@@ -460,7 +472,7 @@ func (s *Service) Info(id string) (*Info, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	info := &Info{ID: id, Manifest: g.manifest, ManifestHash: g.manifest.Hash(), Root: zk.Hex(g.tree.Root()), Leaves: make([]string, 0, g.tree.Len())}
+	info := &Info{ID: id, Manifest: g.manifest, ManifestHash: g.manifest.Hash(), Root: zk.Hex(g.tree.Root()), Leaves: make([]string, 0, g.tree.Len()), CircuitVK: s.cfg.Keys.VKID}
 	for i := range g.tree.Len() {
 		l, _ := g.tree.Leaf(i)
 		info.Leaves = append(info.Leaves, zk.Hex(l))

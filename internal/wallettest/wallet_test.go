@@ -31,6 +31,7 @@ import (
 
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/cli"
+	"github.com/mustard-id/mustard/internal/community"
 	"github.com/mustard-id/mustard/internal/portal"
 	"github.com/mustard-id/mustard/internal/server"
 	"github.com/mustard-id/mustard/persona"
@@ -889,4 +890,33 @@ func TestWalletDownloadsProvingKey(t *testing.T) {
 	again, err := os.Stat(filepath.Join(dir, "zk", "persona.pk"))
 	require.NoError(t, err)
 	require.Equal(t, st.ModTime(), again.ModTime(), "the key is downloaded once")
+}
+
+// TestWalletCommunity: join after accepting the manifest, speak once per
+// topic, list, leave.
+func TestWalletCommunity(t *testing.T) {
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	require.NoError(t, env.srv.Communities.Register(context.Background(), "choir", community.Manifest{
+		Name: "Choir", Purpose: "Pick the next concert's programme.", Joining: "Adults, once each.",
+		Shares: "Anonymous votes only.", Leaving: "Any time; votes stay.", RequiredClaims: []string{"age_over_18"},
+	}))
+	a, b := newWallet(t), newWallet(t)
+	fails(t, a, "--yes", "community", "join", "choir")
+	r := ok(t, a, "community", "join", "choir", "--yes", "--keys", env.keys, "--json")
+	require.Contains(t, r.stdout, `"joined": true`)
+	fails(t, a, "already a member", "community", "join", "choir", "--yes")
+	ok(t, b, "community", "join", "choir", "--yes", "--keys", env.keys)
+
+	r = ok(t, a, "community", "say", "choir", "--topic", "autumn", "Bach", "--json")
+	require.Contains(t, r.stdout, `"recorded": true`)
+	fails(t, a, "nullifier-used", "community", "say", "choir", "--topic", "autumn", "Brahms")
+	ok(t, b, "community", "say", "choir", "--topic", "autumn", "Brahms")
+	fails(t, a, "--topic", "community", "say", "choir", "Bach")
+
+	r = ok(t, a, "community", "list", "--json")
+	require.Contains(t, r.stdout, `"state": "member"`)
+	ok(t, b, "community", "leave", "choir")
+	fails(t, b, "you left", "community", "say", "choir", "--topic", "winter", "Handel")
+	ok(t, a, "community", "say", "choir", "--topic", "winter", "Handel")
+	fails(t, a, "not a member", "community", "say", "unknown", "--topic", "x", "y")
 }
