@@ -59,7 +59,7 @@ func serveSettings(c *serveConfig) []struct {
 		{"acme-domain", "MUSTARD_ACME_DOMAIN", "", "obtain a certificate for this public name with ACME (Let's Encrypt); listens on :443", &c.ACMEDomain},
 		{"log-format", "MUSTARD_LOG_FORMAT", "json", "log format: json or text", &c.LogFormat},
 		{"log-level", "MUSTARD_LOG_LEVEL", "info", "log level: debug, info, warn or error", &c.LogLevel},
-		{"rate-limit", "MUSTARD_RATE_LIMIT", "100", "requests per second per client address (bursts of twice that); 0 turns the limit off", &c.RateLimit},
+		{"rate-limit", "MUSTARD_RATE_LIMIT", "1000", "requests per second per client address (bursts of twice that); 0 turns the limit off", &c.RateLimit},
 	}
 }
 
