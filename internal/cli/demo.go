@@ -121,12 +121,19 @@ func Story(ctx context.Context, out io.Writer, base string, srv *server.Server) 
 	where := map[keystore.Kind]string{keystore.KindTPM: "the TPM at /dev/tpmrm0", keystore.KindSimulator: "a TPM 2.0 (the go-tpm-tools reference simulator, no /dev/tpmrm0 here)", keystore.KindSoftware: "the software keystore (lower grade)"}[sealer.Kind()]
 	ok("sealed under a PIN by %s", where)
 
-	say("The wallet enrolls: it sends the source credential and only its commitment C = H(s).")
+	say("The wallet enrolls: it proves its TPM genuine, then sends the source credential and only its commitment C = H(s).")
 	comm, err := w.Commitment(pin)
 	if err != nil {
 		return err
 	}
-	enr, err := c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())})
+	ticket, err := w.Attest(ctx, c)
+	if err != nil {
+		return err
+	}
+	if ticket != "" {
+		ok("the TPM proved its keys genuine: ActivateCredential of the provider's MakeCredential, and TPM2_Certify of the device key")
+	}
+	enr, err := c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash()), Attestation: ticket})
 	if err != nil {
 		return err
 	}

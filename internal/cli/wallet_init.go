@@ -164,7 +164,11 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 			if err != nil {
 				return keystoreHelp(err)
 			}
-			enr, err := c.Enroll(ctx, coreid.EnrollBody{Source: source, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(u.Wallet.DeviceKeyHash())})
+			ticket, err := u.Wallet.Attest(ctx, c)
+			if err != nil {
+				return fmt.Errorf("the TPM attestation failed: %w", err)
+			}
+			enr, err := c.Enroll(ctx, coreid.EnrollBody{Source: source, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(u.Wallet.DeviceKeyHash()), Attestation: ticket})
 			if err != nil {
 				return fmt.Errorf("the provider refused the enrollment: %w", err)
 			}

@@ -45,7 +45,7 @@ func selfIssuedKeys(t *testing.T, n int, scope, aud string) ([]*persona.ProofJSO
 	for range n {
 		key, err := wallet.NewPersonaKey()
 		require.NoError(t, err)
-		p, err := w.Derive(ctx, env.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: scope, Nonce: rpNonce(t, aud), MinGrade: zk.GradeHigh, Predicates: []string{"age>=18"}, Now: time.Now()})
+		p, err := w.Derive(ctx, env.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: scope, Nonce: rpNonce(t, aud), MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
 		require.NoError(t, err)
 		out = append(out, p)
 		keys = append(keys, key)
@@ -67,7 +67,7 @@ func TestSelfIssuedProof(t *testing.T) {
 	const aud, scope = "https://selfissued.example", "selfissued.example"
 	proofs := selfIssued(t, 1, scope, aud)
 	p := proofs[0]
-	q := url.Values{"audience": {aud}, "scope": {scope}, "min_grade": {"high"}, "required_claims": {"age_over_18"}}
+	q := url.Values{"audience": {aud}, "scope": {scope}, "min_grade": {"substantial"}, "required_claims": {"age_over_18"}}
 	send := func(p *persona.ProofJSON) (int, []byte) {
 		code, _, b := post(t, "/v1/presentations/verify?"+q.Encode(), verifier.ProofMediaType, mustJSON(p))
 		return code, b
@@ -90,7 +90,7 @@ func TestSelfIssuedProof(t *testing.T) {
 	require.True(t, v.Valid)
 	require.Equal(t, verifier.SelfIssuer, v.Issuer)
 	require.Equal(t, scope, v.Scope)
-	require.Equal(t, "high", v.Grade)
+	require.Equal(t, "substantial", v.Grade)
 	require.Equal(t, true, v.Claims["age_over_18"])
 	require.Equal(t, p.Public.Pseudonym, v.Pseudonym)
 

@@ -213,6 +213,10 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		IsNotFound:  func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
 		AdminToken:  []byte(os.Getenv("MUSTARD_ADMIN_TOKEN")),
 		ClientIDs:   clientIDs(opts.Federations),
+		// Without a TPM attestation an enrollment is at most substantial:
+		// a core secret in software can be copied.
+		UnattestedMaxGrade: zk.GradeSubstantial,
+		TrustEK:            trustEK(s.Framework, opts.Progress),
 	}, s.Store); err != nil {
 		return err
 	}
@@ -267,6 +271,19 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	}
 	s.handler = s.routes()
 	return nil
+}
+
+// trustEK decides which TPM endorsement keys count as genuine TPMs. A
+// development framework accepts any (the TPM simulator has no endorsement
+// certificate); otherwise none yet: checking EK certificates against the
+// TPM manufacturers' roots is not built, so enrollments there stay at
+// most substantial (docs/threat-model.md).
+func trustEK(fw *trust.Document, progress zk.Progress) func(*ecdsa.PublicKey) bool {
+	if fw.ID != "urn:mustard:framework:development" {
+		return nil
+	}
+	progress("development framework: any TPM endorsement key is trusted (simulators have no EK certificate)")
+	return func(*ecdsa.PublicKey) bool { return true }
 }
 
 func clientIDs(fs []Federation) map[string]string {

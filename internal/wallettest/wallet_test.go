@@ -239,7 +239,9 @@ func TestWalletStory(t *testing.T) {
 	require.Equal(t, []string{"audit_entries", "core_expires", "enrolled", "grade", "hardware_backed", "issuer", "keystore", "personas", "revoked", "server", "wallet"}, keys(t, st.stdout))
 	require.Equal(t, true, status["enrolled"])
 	require.Equal(t, "software", status["keystore"])
-	require.Equal(t, "high", status["grade"])
+	// The provider enrolls an unattested (software) wallet at most at
+	// grade substantial.
+	require.Equal(t, "substantial", status["grade"])
 
 	r := ok(t, dir, "persona", "new", "--scope", "shop.example", "--predicate", "age>=18", "--disclose", "nationality", "--keys", env.keys, "--json")
 	require.Equal(t, []string{"created", "disclosed", "expires", "format", "id", "issuer", "predicates", "proving_ms", "pseudonym", "scope"}, keys(t, r.stdout))
@@ -704,7 +706,7 @@ func TestWalletUI(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, page, "shop.example")
 	require.Contains(t, page, "age&gt;=18")
-	require.Contains(t, page, "grade <b>high</b>")
+	require.Contains(t, page, "grade <b>substantial</b>")
 	require.NotContains(t, page, "<script")
 	csrf := regexp.MustCompile(`name="csrf" value="(\w+)"`).FindStringSubmatch(page)[1]
 
