@@ -5,12 +5,12 @@ import "github.com/consensys/gnark-crypto/ecc/bn254/fr"
 // Community tags (communities: membership trees and per-topic
 // nullifiers, circuits/community).
 const (
-	TagMember       = 0x4d5320 // member leaf: H(TagMember, memberSecret) (1)
-	TagNullifier    = 0x4d5321 // nullifier: H(TagNullifier, memberSecret, topic) (2)
-	TagTopic        = 0x4d5322 // topic bytes to field element (bytes, chunked)
-	TagSignal       = 0x4d5323 // statement bytes to field element (bytes, chunked)
-	TagMemberSecret = 0x4d5324 // member secret: H(TagMemberSecret, s, community) (2)
-	TagCommunity    = 0x4d5325 // community id bytes to field element (bytes, chunked)
+	TagMember       = 0x4d5330 // member leaf: H(TagMember, memberSecret) (1)
+	TagNullifier    = 0x4d5331 // nullifier: H(TagNullifier, memberSecret, topic) (2)
+	TagTopic        = 0x4d5332 // topic bytes to field element (bytes, chunked)
+	TagSignal       = 0x4d5333 // statement bytes to field element (bytes, chunked)
+	TagMemberSecret = 0x4d5334 // member secret: H(TagMemberSecret, s, community) (2)
+	TagCommunity    = 0x4d5335 // community id bytes to field element (bytes, chunked)
 )
 
 // MemberSecret is a person's secret in one community, derived from the
