@@ -22,14 +22,18 @@ import (
 // the first n of which signed the holder's credential, a few revoked
 // entries, and a statement proven with the first k of the n signatures.
 type fixture struct {
-	k, n int
-	pub  Public
-	priv Private
-	keys []*zk.PrivateKey // n+1 registered keys; keys[n] signed nothing
-	all  []Endorsement    // the n endorsements, in key order
-	reg  *zk.Tree
-	rev  *zk.IndexedTree
-	now  int64
+	k, n   int
+	pub    Public
+	priv   Private
+	keys   []*zk.PrivateKey // n+1 registered keys; keys[n] signed nothing
+	grades []uint64         // their registry leaves' maximum grades
+	valid  []int64          // and validities
+	all    []Endorsement    // the n endorsements, in key order
+	// stranger is registry leaf 0, a key no test uses.
+	stranger fr.Element
+	reg      *zk.Tree
+	rev      *zk.IndexedTree
+	now      int64
 }
 
 func attrOf(t testing.TB, name, v string) (int, fr.Element) {
@@ -55,15 +59,11 @@ func newKey(t testing.TB) *zk.PrivateKey {
 func newFixture(t testing.TB, k int) *fixture {
 	t.Helper()
 	f := &fixture{k: k, n: max(3, k), now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC).Unix()}
-	validUntil := f.now + 365*86400
-
-	f.reg = zk.NewTree(RegistryDepth)
-	_, err := f.reg.Append(zk.ProviderLeaf(newKey(t).Public(), zk.GradeHigh, validUntil)) // leaf 0: a stranger
-	require.NoError(t, err)
+	f.stranger = zk.ProviderLeaf(newKey(t).Public(), zk.GradeHigh, f.now+365*86400)
 	for range f.n + 1 {
 		f.keys = append(f.keys, newKey(t))
-		_, err := f.reg.Append(zk.ProviderLeaf(f.keys[len(f.keys)-1].Public(), zk.GradeHigh, validUntil))
-		require.NoError(t, err)
+		f.grades = append(f.grades, zk.GradeHigh)
+		f.valid = append(f.valid, f.now+365*86400)
 	}
 
 	secret := randElement(t)
@@ -92,7 +92,6 @@ func newFixture(t testing.TB, k int) *fixture {
 	euTree, err := zk.SetTree(SetDepth, eu)
 	require.NoError(t, err)
 	f.pub = Public{
-		RegistryRoot:   f.reg.Root(),
 		RevocationRoot: f.rev.Root(),
 		Scope:          scope,
 		Pseudonym:      zk.Pseudonym(secret, scope),
@@ -105,9 +104,23 @@ func newFixture(t testing.TB, k int) *fixture {
 	f.pub.Predicates[1] = persona.Predicate{Slot: nat, Op: persona.OpIn, Value: euTree.Root(), Set: eu}
 	f.pub.Disclosures[0] = persona.Disclosure{Slot: nat, Value: natValue}
 	f.priv = Private{Secret: secret, Credential: cred}
-	f.resign(t)
+	f.register(t)
 	f.proveAbsent(t)
 	return f
+}
+
+// register rebuilds the registry from the keys' grades and validities
+// (leaf 0 a stranger, key i at leaf i+1), and the endorsements with it.
+func (f *fixture) register(t testing.TB) {
+	f.reg = zk.NewTree(RegistryDepth)
+	_, err := f.reg.Append(f.stranger)
+	require.NoError(t, err)
+	for i, k := range f.keys {
+		_, err := f.reg.Append(zk.ProviderLeaf(k.Public(), f.grades[i], f.valid[i]))
+		require.NoError(t, err)
+	}
+	f.pub.RegistryRoot = f.reg.Root()
+	f.resign(t)
 }
 
 // endorse returns key i's endorsement of the fixture's credential.
@@ -117,14 +130,14 @@ func (f *fixture) endorse(t testing.TB, i int) Endorsement {
 	return Endorsement{
 		Key:        f.keys[i].Public(),
 		Signature:  sig,
-		MaxGrade:   zk.GradeHigh,
-		ValidUntil: f.now + 365*86400,
+		MaxGrade:   f.grades[i],
+		ValidUntil: f.valid[i],
 		Registry:   f.reg.Path(uint64(i + 1)),
 	}
 }
 
-// resign has the n providers sign the credential again after a
-// test changed it, and takes the first k endorsements, so that only the
+// resign has the n providers sign the credential again after a test
+// changed it, and takes the first k endorsements, so that only the
 // property under test is broken.
 func (f *fixture) resign(t testing.TB) {
 	f.all = f.all[:0]
@@ -139,6 +152,7 @@ func (f *fixture) proveAbsent(t testing.TB) {
 	nm, err := f.rev.ProveAbsent(zk.CredentialRevocationEntry(f.priv.Credential.RevNonce))
 	require.NoError(t, err)
 	f.priv.Revocation = nm
+	f.pub.RevocationRoot = f.rev.Root()
 }
 
 // engineMu serializes gnark's test engine (see circuits/persona).
