@@ -2,6 +2,7 @@ package threshold
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -162,6 +163,19 @@ func engineSolved(circuit, assignment frontend.Circuit) error {
 	engineMu.Lock()
 	defer engineMu.Unlock()
 	return test.IsSolved(circuit, assignment, ecc.BN254.ScalarField())
+}
+
+// TestMain compiles the circuits before any test runs: zk.Compile writes
+// gnark's global logger, which the test engine and the R1CS solver read,
+// so no compilation may run beside the parallel subtests.
+func TestMain(m *testing.M) {
+	for _, k := range []int{1, 2, 3, 5} {
+		if _, err := compileOnce(k)(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
 }
 
 // compiled compiles New(k) once per test binary.

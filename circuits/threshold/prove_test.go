@@ -1,6 +1,7 @@
 package threshold
 
 import (
+	"encoding/hex"
 	"fmt"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/circuits/persona"
+	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -157,12 +159,22 @@ func TestAccepted(t *testing.T) {
 // TestTwoKeysOfOneProviderCountTwice pins an assumption: the circuit counts
 // distinct registered keys, not distinct organisations. A provider the
 // framework registers under two keys (say, during a key rotation) can sign
-// twice and meet K = 2 alone. docs/circuits.md lists this; the trust
-// framework must register at most one live key per provider for a
-// threshold policy to mean k organisations.
+// twice and meet K = 2 alone, and internal/trust accepts such a document
+// today. docs/circuits.md lists this; a framework must register at most
+// one live key per provider for a threshold policy to mean k
+// organisations.
 func TestTwoKeysOfOneProviderCountTwice(t *testing.T) {
 	f := newFixture(t, 2)
-	// keys[0] and keys[1] stand for one organisation's old and new keys.
+	doc := &trust.Document{ID: "https://framework.example", Providers: []trust.Provider{
+		{ID: "provider-a", Key: hex.EncodeToString(f.keys[0].Public().Bytes()), MaxGrade: "high", ValidUntil: f.valid[0]},
+		{ID: "provider-a", Key: hex.EncodeToString(f.keys[1].Public().Bytes()), MaxGrade: "high", ValidUntil: f.valid[1]},
+	}}
+	reg, idx, err := doc.Registry()
+	require.NoError(t, err, "the trust framework accepts one provider id under two keys")
+	f.pub.RegistryRoot = reg.Root()
+	for i := range f.priv.Endorsements {
+		f.priv.Endorsements[i].Registry = reg.Path(idx[doc.Providers[i].Key])
+	}
 	requireAccepted(t, 2, &f.pub, &f.priv)
 }
 

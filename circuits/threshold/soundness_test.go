@@ -273,19 +273,19 @@ func TestSoundness(t *testing.T) {
 		{"grade above the second signer's maximum", 0, func(t *testing.T, f *fixture) {
 			f.grades[1] = zk.GradeSubstantial // the credential stays high
 			f.register(t)
-		}, ErrStatement, "signer 1: the grade is above", ""},
+		}, ErrStatement, "signer 1: the grade is above", "rangeCheck"},
 		{"grade above every signer's maximum, K=3", 3, func(t *testing.T, f *fixture) {
 			f.grades[2] = zk.GradeLow
 			f.register(t)
-		}, ErrStatement, "signer 2: the grade is above", ""},
+		}, ErrStatement, "signer 2: the grade is above", "rangeCheck"},
 		{"second signer's maximum grade 256 + high", 0, func(t *testing.T, f *fixture) {
 			f.grades[1] = 1<<GradeBits + zk.GradeHigh
 			f.register(t)
-		}, ErrStatement, "signer 1: the grade is above", ""},
+		}, ErrStatement, "signer 1: the grade is above", "rangeCheck"},
 		{"grade below MinGrade", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Grade = zk.GradeLow
 			f.resign(t)
-		}, ErrStatement, "grade", ""},
+		}, ErrStatement, "grade", "rangeCheck"},
 		{"MinGrade above every grade", 0, func(t *testing.T, f *fixture) {
 			f.pub.MinGrade = zk.GradeHigh + 1
 		}, ErrStatement, "grade", ""},
@@ -295,29 +295,33 @@ func TestSoundness(t *testing.T) {
 		{"grade 256 + high", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Grade = 1<<GradeBits + zk.GradeHigh
 			f.resign(t)
-		}, ErrStatement, "grade", ""},
+		}, ErrStatement, "grade", "rangeCheck"},
 
 		// Time.
 		{"second signer's key past ValidUntil", 0, func(t *testing.T, f *fixture) {
 			f.valid[1] = f.now - 1
 			f.register(t)
-		}, ErrStatement, "signer 1: the provider key is no longer valid", ""},
+		}, ErrStatement, "signer 1: the provider key is no longer valid", "rangeCheck"},
 		{"second signer's ValidUntil negative", 0, func(t *testing.T, f *fixture) {
 			f.valid[1] = -1
 			f.register(t)
-		}, ErrStatement, "signer 1: the provider key is no longer valid", ""},
+		}, ErrStatement, "signer 1: the provider key is no longer valid", "rangeCheck"},
 		{"second signer's ValidUntil >= 2^40", 0, func(t *testing.T, f *fixture) {
 			f.valid[1] = 1 << TimeBits
 			f.register(t)
-		}, ErrStatement, "signer 1: the provider key is no longer valid", ""},
+		}, ErrStatement, "signer 1: the provider key is no longer valid", "rangeCheck"},
 		{"expired credential", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Expiry = f.now - 1
 			f.resign(t)
-		}, ErrStatement, "expired", ""},
+		}, ErrStatement, "expired", "rangeCheck"},
+		{"expiry negative", 0, func(t *testing.T, f *fixture) {
+			f.priv.Credential.Expiry = -1
+			f.resign(t)
+		}, ErrStatement, "expired", "rangeCheck"},
 		{"expiry >= 2^40", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Expiry = 1 << TimeBits
 			f.resign(t)
-		}, ErrStatement, "expired", ""},
+		}, ErrStatement, "expired", "rangeCheck"},
 		{"Now >= 2^40", 0, func(t *testing.T, f *fixture) {
 			f.pub.Now = 1 << TimeBits
 		}, ErrShape, "time", ""},
@@ -353,6 +357,15 @@ func TestSoundness(t *testing.T) {
 			nm, err := f.rev.ProveAbsent(addInt(x, -1))
 			require.NoError(t, err)
 			require.Equal(t, x, nm.LowNext)
+			f.priv.Revocation, f.pub.RevocationRoot = nm, f.rev.Root()
+		}, ErrStatement, "revoked", ""},
+		{"revoked, last leaf above x as low leaf (lowValue > x, lowNext = 0)", 0, func(t *testing.T, f *fixture) {
+			x := f.revEntry()
+			require.NoError(t, f.rev.Insert(x))
+			require.NoError(t, f.rev.Insert(zk.Int64(-2))) // p - 2: the largest entry
+			nm, err := f.rev.ProveAbsent(zk.Int64(-1))
+			require.NoError(t, err)
+			require.True(t, nm.LowNext.IsZero())
 			f.priv.Revocation, f.pub.RevocationRoot = nm, f.rev.Root()
 		}, ErrStatement, "revoked", ""},
 		{"revoked, forged low leaf around x", 0, func(t *testing.T, f *fixture) {
@@ -414,6 +427,27 @@ func TestSoundness(t *testing.T) {
 			require.NoError(t, err)
 			f.pub.Predicates[1] = persona.Predicate{Slot: f.pub.Predicates[1].Slot, Op: persona.OpIn, Value: tr.Root(), Set: set}
 		}, ErrStatement, "predicate 1", ""},
+		{"in-set with a wrong set root", 0, func(t *testing.T, f *fixture) {
+			tr, err := zk.SetTree(SetDepth, []fr.Element{zk.Int64(276)})
+			require.NoError(t, err)
+			f.pub.Predicates[1].Value = tr.Root() // the set still lists NL
+		}, ErrShape, "set root", ""},
+		{"in-set on the NoAttr slot: zero is in no set", 0, func(t *testing.T, f *fixture) {
+			f.pub.Predicates[1].Slot = persona.NoAttr
+		}, ErrStatement, "predicate 1", ""},
+		{"predicate slot negative", 0, func(t *testing.T, f *fixture) {
+			f.pub.Predicates[2] = persona.Predicate{Slot: -1, Op: persona.OpEq}
+		}, ErrShape, "predicate 2", ""},
+		{"operator out of range (255)", 0, func(t *testing.T, f *fixture) {
+			f.pub.Predicates[4].Op = 255
+		}, ErrShape, "operator", ""},
+		{"disclosed value of another attribute", 0, func(t *testing.T, f *fixture) {
+			slot, _ := f.slot(t, "residence_country")
+			f.pub.Disclosures[0].Slot = slot
+		}, ErrStatement, "disclosure 0", ""},
+		{"disclosure slot negative", 0, func(t *testing.T, f *fixture) {
+			f.pub.Disclosures[1] = persona.Disclosure{Slot: -1}
+		}, ErrShape, "disclosure 1", ""},
 		{"predicate slot out of range (17)", 0, func(t *testing.T, f *fixture) {
 			f.pub.Predicates[0].Slot = NumAttrs + 1
 		}, ErrShape, "predicate 0", ""},
