@@ -2,6 +2,7 @@ package threshold
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -39,6 +40,17 @@ func TestProve2of3(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("proof size: %d bytes", len(proof))
 	require.NoError(t, k.Verify(proof, PublicAssignment(2, &f.pub)))
+
+	// The persona circuit's wire form carries the proof: the statement
+	// decoded from JSON verifies under the K = 2 key the proof names.
+	b, err := json.Marshal(persona.Encode(k.VKID, "shop.example", "n-0S6_WzA2Mj", &f.pub, proof))
+	require.NoError(t, err)
+	var j persona.ProofJSON
+	require.NoError(t, json.Unmarshal(b, &j))
+	st, err := persona.Decode(&j)
+	require.NoError(t, err)
+	require.Equal(t, k.VKID, st.VK)
+	require.NoError(t, k.Verify(st.Proof, PublicAssignment(2, &st.Public)))
 
 	// Another pair of signers: another proof of the same public statement.
 	f.priv.Endorsements = []Endorsement{f.all[1], f.all[2]}
@@ -96,7 +108,12 @@ func TestProve2of3(t *testing.T) {
 			w, err := Assign(&g.pub, &g.priv)
 			require.NoError(t, err)
 			_, err = k.Prove(w)
-			require.Error(t, err)
+			require.ErrorContains(t, err, "not satisfied", "the solver, not the witness encoding, refuses")
+			if name == "one provider's signature twice" {
+				// The distinctness constraint (x_0 - x_1) * inv = 1 with
+				// x_0 - x_1 = 0: no inverse exists.
+				require.ErrorContains(t, err, "0 ⋅ 0 != 1")
+			}
 		})
 	}
 }
