@@ -1,0 +1,26 @@
+package zk
+
+import (
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCredentialRevocationEntry(t *testing.T) {
+	tags := []uint64{TagHolder, TagCore, TagProvider, TagRevoked, TagRevLeaf, TagPseudonym, TagScope, TagString, TagHolderKey, TagDevice, TagNonce}
+	for _, tag := range tags {
+		require.NotEqual(t, uint64(TagRevokedCredential), tag, "tags must be distinct")
+	}
+	n, err := RandomElement()
+	require.NoError(t, err)
+	x := CredentialRevocationEntry(n)
+	require.Equal(t, Hash(TagRevokedCredential, n), x)
+	// Not a single-provider entry, whatever the key's x.
+	require.NotEqual(t, Hash(TagRevoked, fr.Element{}, n), x)
+	require.NotEqual(t, Hash(TagRevoked, n), x)
+	// One entry per nonce.
+	m, err := RandomElement()
+	require.NoError(t, err)
+	require.NotEqual(t, CredentialRevocationEntry(m), x)
+}
