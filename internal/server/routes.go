@@ -12,7 +12,7 @@ import (
 
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/problem"
-	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/internal/store"
 	"github.com/mustard-id/mustard/oidc"
 	"github.com/mustard-id/mustard/verifier"
 )
@@ -33,7 +33,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/persona/nonce", iss)
 	mux.Handle("POST /v1/persona", iss)
 	mux.Handle("GET /.well-known/jwks.json", iss)
-	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) }}).Handler()
+	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, store.ErrUsed) }}).Handler()
 	mux.Handle("POST /v1/presentation-requests", ver)
 	mux.Handle("POST /v1/presentations/verify", ver)
 	mux.HandleFunc("GET /v1/trust-framework", func(w http.ResponseWriter, r *http.Request) {

@@ -30,7 +30,7 @@ import (
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/sdjwt"
-	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/internal/store"
 	"github.com/mustard-id/mustard/internal/tlog"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/issuer"
@@ -42,6 +42,10 @@ import (
 // Options configure a Server.
 type Options struct {
 	DataDir string
+	// Database is the store: "" or "sqlite" for the data directory's
+	// mustard.db, or a postgres:// URL for a PostgreSQL database several
+	// servers share (their data directories hold the same keys).
+	Database string
 	// Passphrase protects the keys at rest; empty means MUSTARD_PASSPHRASE,
 	// and failing that a development passphrase kept in the data
 	// directory (reported loudly).
@@ -78,7 +82,7 @@ const SampleSourceID = "https://gov.sample.mustard.example"
 
 // Server is an open data directory with every party built.
 type Server struct {
-	Store      *sqlite.Store
+	Store      store.Store
 	Keys       *zk.Keys
 	Framework  *trust.Document
 	Signed     []byte  // the signed framework
@@ -135,7 +139,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data directory: %w", err)
 	}
-	st, err := sqlite.Open(filepath.Join(opts.DataDir, "mustard.db"))
+	st, err := openStore(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +193,8 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		Key:         provKey,
 		TagKey:      sec.TagKey,
 		Now:         opts.Now,
-		IsDuplicate: func(err error) bool { return errors.Is(err, sqlite.ErrDuplicate) },
-		IsNotFound:  func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
+		IsDuplicate: func(err error) bool { return errors.Is(err, store.ErrDuplicate) },
+		IsNotFound:  func(err error) bool { return errors.Is(err, store.ErrNotFound) },
 		AdminToken:  []byte(os.Getenv("MUSTARD_ADMIN_TOKEN")),
 		ClientIDs:   clientIDs(opts.Federations),
 	}, s.Store); err != nil {
@@ -315,7 +319,7 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 		}
 		return &sec, nil
 	}
-	if !errors.Is(err, sqlite.ErrNotFound) {
+	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	progress("creating provider, issuer and governance keys")
