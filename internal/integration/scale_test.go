@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +12,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,7 +65,7 @@ type cluster struct {
 // startCluster starts the first server on a fresh data directory (it
 // creates the keys, sealed in the database, and the framework file), then
 // the second on a copy of that directory, as docs/operations.md says.
-func startCluster(t *testing.T, dsn string) *cluster {
+func startCluster(t testing.TB, dsn string) *cluster {
 	t.Helper()
 	ctx := context.Background()
 	c := &cluster{lb: &balancer{}}
@@ -93,7 +97,7 @@ func (c *cluster) client(i int) *wallet.Client {
 }
 
 // sourceFor is a sample-government credential for subject pn.
-func (c *cluster) sourceFor(t *testing.T, pn string) string {
+func (c *cluster) sourceFor(t testing.TB, pn string) string {
 	now := time.Now()
 	src, err := coreid.SignJWTVC(c.srv[0].SampleSource, server.SampleSourceID, "did:example:holder", []string{"PersonIdentificationData"},
 		map[string]any{"personal_number": pn, "birthdate": "2001-02-03", "nationality": "DE"}, now, now.Add(time.Hour))
@@ -102,7 +106,7 @@ func (c *cluster) sourceFor(t *testing.T, pn string) string {
 }
 
 // enroll enrolls a fresh person through server i.
-func (c *cluster) enroll(t *testing.T, i int) (*wallet.Wallet, []byte, *trust.Document) {
+func (c *cluster) enroll(t testing.TB, i int) (*wallet.Wallet, []byte, *trust.Document) {
 	t.Helper()
 	ctx := context.Background()
 	cl := c.client(i)
@@ -122,7 +126,7 @@ func (c *cluster) enroll(t *testing.T, i int) (*wallet.Wallet, []byte, *trust.Do
 }
 
 // persona derives a persona for scope and has server i issue it.
-func (c *cluster) persona(t *testing.T, i int, w *wallet.Wallet, pin []byte, fw *trust.Document, scope string, preds []string) (string, jwk.Key) {
+func (c *cluster) persona(t testing.TB, i int, w *wallet.Wallet, pin []byte, fw *trust.Document, scope string, preds []string) (string, jwk.Key) {
 	t.Helper()
 	ctx := context.Background()
 	cl := c.client(i)
@@ -266,4 +270,94 @@ func startPortalAt(t *testing.T, c *cluster, sector string, claims []string) str
 	ps.Start()
 	t.Cleanup(ps.Close)
 	return base
+}
+
+// BenchmarkVerifyScaleOut measures the verification API (key-bound SD-JWT
+// VC presentations, nonces in PostgreSQL) through one server and through
+// two on one database, 8 clients spread over them. Presentations are made
+// before the timer starts; verify/s is the figure (docs/performance.md).
+func BenchmarkVerifyScaleOut(b *testing.B) {
+	c := startCluster(b, pgtest.DSN(b))
+	ctx := context.Background()
+	w, pin, fw := c.enroll(b, 0)
+	cred, key := c.persona(b, 0, w, pin, fw, "shop.example", []string{"age>=18"})
+	tok, err := sdjwt.Parse(cred)
+	require.NoError(b, err)
+	const aud = "https://shop.example"
+	for _, servers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("servers=%d", servers), func(b *testing.B) {
+			type job struct{ vp, nonce string }
+			jobs := make([]job, b.N)
+			for i := range jobs {
+				var preq verifier.PresentationRequestJSON
+				require.NoError(b, c.client(i%servers).Post(ctx, "/v1/presentation-requests", verifier.RequestJSON{Audience: aud}, &preq))
+				vp, err := tok.Present(sdjwt.PresentRequest{Disclose: []string{"age_over_18"}, Audience: aud, Nonce: preq.Nonce}, key)
+				require.NoError(b, err)
+				jobs[i] = job{vp, preq.Nonce}
+			}
+			clients := []*wallet.Client{c.client(0), c.client(1)}
+			var next atomic.Int64
+			b.ResetTimer()
+			start, cpu, pgCPU := time.Now(), processCPU(), postgresCPU(b, c)
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= len(jobs) {
+							return
+						}
+						var v verifier.VerdictJSON
+						if err := clients[i%servers].Post(ctx, "/v1/presentations/verify", verifier.VerifyJSON{Presentation: jobs[i].vp, Audience: aud, Scope: "shop.example", Nonce: jobs[i].nonce, RequiredClaims: []string{"age_over_18"}}, &v); err != nil || !v.Valid {
+							b.Errorf("verify: %v", err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			took := time.Since(start)
+			b.ReportMetric(float64(b.N)/took.Seconds(), "verify/s")
+			// Where the two cores went, per verification: this process
+			// (servers and clients) and the PostgreSQL backends.
+			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "go-cpu-µs/op")
+			b.ReportMetric(float64((postgresCPU(b, c)-pgCPU).Microseconds())/float64(b.N), "pg-cpu-µs/op")
+		})
+	}
+}
+
+// processCPU is this process's user and system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// postgresCPU is the CPU time of the PostgreSQL backends serving the
+// cluster's database so far (0 where /proc does not tell: another host).
+func postgresCPU(b *testing.B, c *cluster) time.Duration {
+	rows, err := c.srv[0].Store.DB().QueryContext(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	require.NoError(b, err)
+	defer rows.Close()
+	var total time.Duration
+	for rows.Next() {
+		var pid int
+		require.NoError(b, rows.Scan(&pid))
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis: utime and stime
+		// are the 12th and 13th, in clock ticks (100 per second on Linux).
+		f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.Atoi(f[11])
+			s, _ := strconv.Atoi(f[12])
+			total += time.Duration(u+s) * 10 * time.Millisecond
+		}
+	}
+	return total
 }
