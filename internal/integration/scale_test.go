@@ -24,10 +24,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/cli"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/portal"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/server"
+	"github.com/mustard-id/mustard/internal/store/postgres"
 	"github.com/mustard-id/mustard/internal/store/postgres/pgtest"
 	"github.com/mustard-id/mustard/internal/trust"
 	wallet "github.com/mustard-id/mustard/persona"
@@ -360,4 +362,58 @@ func postgresCPU(b *testing.B, c *cluster) time.Duration {
 		}
 	}
 	return total
+}
+
+// `mustard serve` takes its store from --database, MUSTARD_DATABASE or
+// the file's database, in that order: a PostgreSQL URL given either way
+// wins over a bad value lower down, and the server's keys land in it.
+func TestServeDatabaseSetting(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	t.Setenv("MUSTARD_PASSPHRASE", "integration-test")
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "zk"), os.DirFS(filepath.Join(env.dir, "zk"))))
+	config := filepath.Join(dir, "mustard.yaml")
+	require.NoError(t, os.WriteFile(config, []byte("data: "+dir+"\naddr: 127.0.0.1:0\ndatabase: mysql://nobody@nowhere/x\n"), 0o600))
+	for _, c := range []struct {
+		env  string
+		args []string
+	}{
+		{dsn, nil}, // environment over file
+		{"sqlite://no", []string{"--database", dsn}}, // flag over environment
+	} {
+		t.Setenv("MUSTARD_DATABASE", c.env)
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- cli.Main(ctx, append([]string{"serve", "--config", config}, c.args...), &stdout, &stderr)
+		}()
+		require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "serving on") }, time.Minute, 50*time.Millisecond,
+			"serve did not start: %s %s", stdout.String(), stderr.String())
+		cancel()
+		select {
+		case code := <-done:
+			require.Equal(t, 0, code, stderr.String())
+		case <-time.After(30 * time.Second):
+			t.Fatal("serve did not shut down")
+		}
+	}
+	_, err := os.Stat(filepath.Join(dir, "mustard.db"))
+	require.ErrorIs(t, err, os.ErrNotExist, "no SQLite store was made")
+	st, err := postgres.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	defer st.Close()
+	_, err = st.Secret(context.Background(), "keys")
+	require.NoError(t, err, "the sealed keys are in PostgreSQL")
+}
+
+// A database setting that is neither sqlite nor a postgres URL is refused
+// in one line that does not repeat it (it may hold a password).
+func TestServeBadDatabase(t *testing.T) {
+	var stdout, stderr syncBuffer
+	code := cli.Main(context.Background(), []string{"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--database", "mysql://root:hunter2@db/x"}, &stdout, &stderr)
+	require.Equal(t, 1, code)
+	require.Equal(t, 1, strings.Count(strings.TrimSpace(stderr.String()), "\n")+1, "%q", stderr.String())
+	require.Contains(t, stderr.String(), "postgres://")
+	require.NotContains(t, stderr.String()+stdout.String(), "hunter2")
 }
