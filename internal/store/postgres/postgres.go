@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -44,7 +46,13 @@ var _ store.Store = (*Store)(nil)
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: postgres dsn: %w", err)
+		// pgx's message may quote the DSN, password included.
+		return nil, errors.New("store: postgres: the database URL does not parse")
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgx's default (4 on two cores) queues requests that each hold a
+		// connection for a few hundred microseconds of network wait.
+		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
 	}
 	return OpenConfig(ctx, cfg)
 }

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,4 +104,37 @@ func TestTlogAppendConcurrent(t *testing.T) {
 	got, err := l.Root(ctx, n)
 	require.NoError(t, err)
 	require.Equal(t, want, got)
+}
+
+// rebind numbers every ? outside quotes and comments, and changes nothing
+// else: numbering the placeholders back to ? gives the input again.
+func FuzzRebind(f *testing.F) {
+	for _, s := range []string{`SELECT ? FROM t WHERE a = '?' AND b = ?`, "x -- ?\n?", `"?"?'`, `?`, ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		if strings.Contains(q, "$") {
+			return
+		}
+		out := rebind(q)
+		parts := strings.Split(out, "$")
+		back := parts[0]
+		for k, p := range parts[1:] {
+			n := strconv.Itoa(k + 1)
+			if !strings.HasPrefix(p, n) {
+				t.Fatalf("rebind(%q) = %q: placeholder %d is not $%s", q, out, k+1, n)
+			}
+			back += "?" + p[len(n):]
+		}
+		if back != q {
+			t.Fatalf("rebind(%q) = %q", q, out)
+		}
+	})
+}
+
+// A DSN that does not parse is refused without being repeated.
+func TestOpenBadDSN(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://u:hunter2@[::1")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2")
 }
