@@ -11,7 +11,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -416,4 +418,82 @@ func TestServeBadDatabase(t *testing.T) {
 	require.Equal(t, 1, strings.Count(strings.TrimSpace(stderr.String()), "\n")+1, "%q", stderr.String())
 	require.Contains(t, stderr.String(), "postgres://")
 	require.NotContains(t, stderr.String()+stdout.String(), "hunter2")
+}
+
+// BenchmarkVerifyScaleOutPinned is BenchmarkVerifyScaleOut with each
+// server a `mustard serve` process of its own pinned to one core (taskset):
+// one server on core 0, then servers on cores 0 and 1, the clients and
+// PostgreSQL unpinned. It models servers that each have a core, which is
+// what scaling out buys, on a machine that has two in all.
+func BenchmarkVerifyScaleOutPinned(b *testing.B) {
+	if _, err := exec.LookPath("taskset"); err != nil {
+		b.Skip("no taskset")
+	}
+	dsn := pgtest.DSN(b)
+	c := startCluster(b, dsn) // keys, framework and a credential, in-process
+	ctx := context.Background()
+	w, pin, fw := c.enroll(b, 0)
+	cred, key := c.persona(b, 0, w, pin, fw, "shop.example", []string{"age>=18"})
+	tok, err := sdjwt.Parse(cred)
+	require.NoError(b, err)
+	bin := filepath.Join(b.TempDir(), "mustard")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/mustard-id/mustard/cmd/mustard").CombinedOutput()
+	require.NoError(b, err, "%s", out)
+
+	var bases []string
+	for core := range 2 {
+		dir := b.TempDir()
+		require.NoError(b, os.CopyFS(filepath.Join(dir, "zk"), os.DirFS(filepath.Join(env.dir, "zk"))))
+		require.NoError(b, os.WriteFile(filepath.Join(dir, "trust-framework.jws"), c.srv[0].Signed, 0o644))
+		cmd := exec.Command("taskset", "-c", strconv.Itoa(core), bin, "serve", "--data", dir, "--database", dsn,
+			"--addr", "127.0.0.1:0", "--public-url", c.pub, "--log-level", "error")
+		cmd.Env = append(os.Environ(), "MUSTARD_PASSPHRASE=scale-out", "GOMAXPROCS=1")
+		var stdout syncBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stdout
+		require.NoError(b, cmd.Start())
+		b.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+		re := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`)
+		require.Eventually(b, func() bool { return re.MatchString(stdout.String()) }, 2*time.Minute, 50*time.Millisecond, "serve: %s", stdout.String())
+		bases = append(bases, re.FindStringSubmatch(stdout.String())[1])
+	}
+	const aud = "https://shop.example"
+	for _, servers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("servers=%d", servers), func(b *testing.B) {
+			clients := make([]*wallet.Client, servers)
+			for i := range clients {
+				clients[i] = &wallet.Client{BaseURL: bases[i], HTTP: &http.Client{Timeout: time.Minute}}
+			}
+			type job struct{ vp, nonce string }
+			jobs := make([]job, b.N)
+			for i := range jobs {
+				var preq verifier.PresentationRequestJSON
+				require.NoError(b, clients[i%servers].Post(ctx, "/v1/presentation-requests", verifier.RequestJSON{Audience: aud}, &preq))
+				vp, err := tok.Present(sdjwt.PresentRequest{Disclose: []string{"age_over_18"}, Audience: aud, Nonce: preq.Nonce}, key)
+				require.NoError(b, err)
+				jobs[i] = job{vp, preq.Nonce}
+			}
+			var next atomic.Int64
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= len(jobs) {
+							return
+						}
+						var v verifier.VerdictJSON
+						if err := clients[i%servers].Post(ctx, "/v1/presentations/verify", verifier.VerifyJSON{Presentation: jobs[i].vp, Audience: aud, Scope: "shop.example", Nonce: jobs[i].nonce, RequiredClaims: []string{"age_over_18"}}, &v); err != nil || !v.Valid {
+							b.Errorf("verify: %v", err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "verify/s")
+		})
+	}
 }
