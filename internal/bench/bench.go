@@ -271,7 +271,7 @@ func (b *run) personas(ctx context.Context, rep *Report) error {
 			return err
 		}
 		t0 := time.Now()
-		proof, err := w.Derive(ctx, b.srv.Keys, pin, b.fw, snap, key, wallet.Query{Scope: "shop.example", Nonce: nonce, MinGrade: zk.GradeHigh, Predicates: []string{"age>=18"}, Now: time.Now()})
+		proof, err := w.Derive(ctx, b.srv.Keys, pin, b.fw, snap, key, wallet.Query{Scope: "shop.example", Nonce: nonce, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
 		if err != nil {
 			return err
 		}

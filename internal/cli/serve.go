@@ -28,6 +28,7 @@ import (
 // the --config file (YAML), the default.
 type serveConfig struct {
 	Data       string `yaml:"data"`
+	Database   string `yaml:"database"`
 	Addr       string `yaml:"addr"`
 	PublicURL  string `yaml:"public_url"`
 	TLSCert    string `yaml:"tls_cert"`
@@ -52,6 +53,7 @@ func serveSettings(c *serveConfig) []struct {
 		v                     *string
 	}{
 		{"data", "MUSTARD_DATA", "./mustard-data", "data directory", &c.Data},
+		{"database", "MUSTARD_DATABASE", "sqlite", "store: sqlite (the data directory's mustard.db) or a postgres:// URL several servers share", &c.Database},
 		{"addr", "MUSTARD_ADDR", "127.0.0.1:8080", "listen address", &c.Addr},
 		{"public-url", "MUSTARD_PUBLIC_URL", "", "the URL clients reach this server at, the OpenID Provider's issuer (default http(s)://<addr>)", &c.PublicURL},
 		{"tls-cert", "MUSTARD_TLS_CERT", "", "TLS certificate file (PEM, with chain)", &c.TLSCert},
@@ -74,7 +76,7 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&fromFile); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("config file %s: %v (settings: data, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, federations)", file, oneLine(err))
+			return fmt.Errorf("config file %s: %v (settings: data, database, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, federations)", file, oneLine(err))
 		}
 	}
 	c.Federations = fromFile.Federations
@@ -131,11 +133,11 @@ func newServeCmd() *cobra.Command {
 		Long: `serve runs every Mustard party on one listener.
 
 Each setting comes from, in order of precedence: its flag, its MUSTARD_*
-environment variable (MUSTARD_DATA, MUSTARD_ADDR, MUSTARD_PUBLIC_URL,
+environment variable (MUSTARD_DATA, MUSTARD_DATABASE, MUSTARD_ADDR, MUSTARD_PUBLIC_URL,
 MUSTARD_TLS_CERT, MUSTARD_TLS_KEY, MUSTARD_ACME_DOMAIN, MUSTARD_LOG_FORMAT,
-MUSTARD_LOG_LEVEL, MUSTARD_RATE_LIMIT), the YAML file given with --config (keys data, addr,
-public_url, tls_cert, tls_key, acme_domain, log_format, log_level,
-rate_limit), its
+MUSTARD_LOG_LEVEL, MUSTARD_RATE_LIMIT, MUSTARD_DATABASE), the YAML file given
+with --config (keys data, database, addr, public_url, tls_cert, tls_key,
+acme_domain, log_format, log_level, rate_limit), its
 default. Federation identity providers (issuer, client_id, client_secret)
 are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPHRASE.`,
 		Args: cobra.NoArgs,
@@ -178,7 +180,7 @@ are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPH
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = scheme + "://" + ln.Addr().String()
 			}
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit()})
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit()})
 			if err != nil {
 				return err
 			}

@@ -81,20 +81,21 @@ var (
 	ErrFull          = problem.New("community-full", http.StatusConflict, "The community's membership tree is full")
 )
 
-// Schema is the service's tables.
+// Schema is the service's tables, in types both SQLite and PostgreSQL
+// take (the PostgreSQL store creates them in its migrations).
 const Schema = `
 CREATE TABLE IF NOT EXISTS community_groups (
 	id         TEXT PRIMARY KEY,
-	manifest   BLOB NOT NULL,
-	created_at INTEGER NOT NULL
+	manifest   BYTEA NOT NULL,
+	created_at BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS community_members (
 	gid        TEXT NOT NULL,
-	idx        INTEGER NOT NULL,
+	idx        BIGINT NOT NULL,
 	pseudonym  TEXT NOT NULL,   -- the persona's pseudonym for the community's scope: one leaf per person
-	leaf       BLOB NOT NULL,   -- H(TagMember, memberSecret): a commitment
-	token_hash BLOB NOT NULL,   -- SHA-256 of the member's leave token
-	left_at    INTEGER,
+	leaf       BYTEA NOT NULL,  -- H(TagMember, memberSecret): a commitment
+	token_hash BYTEA NOT NULL,  -- SHA-256 of the member's leave token
+	left_at    BIGINT,
 	PRIMARY KEY (gid, idx),
 	UNIQUE (gid, pseudonym)
 );
@@ -104,8 +105,8 @@ CREATE TABLE IF NOT EXISTS community_statements (
 	nullifier  TEXT NOT NULL,
 	message    TEXT NOT NULL,
 	root       TEXT NOT NULL,
-	proof      BLOB NOT NULL,
-	created_at INTEGER NOT NULL,
+	proof      BYTEA NOT NULL,
+	created_at BIGINT NOT NULL,
 	PRIMARY KEY (gid, topic, nullifier)
 );
 `
@@ -156,8 +157,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if _, err := cfg.DB.ExecContext(ctx, Schema); err != nil {
-		return nil, fmt.Errorf("community: migrate: %w", err)
+	for _, stmt := range strings.Split(Schema, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := cfg.DB.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("community: migrate: %w", err)
+		}
 	}
 	s := &Service{cfg: cfg, groups: map[string]*group{}}
 	rows, err := cfg.DB.QueryContext(ctx, `SELECT id, manifest FROM community_groups`)

@@ -172,7 +172,7 @@ func TestBadInput(t *testing.T) {
 	require.NoError(t, err)
 	key, err := wallet.NewPersonaKey()
 	require.NoError(t, err)
-	proof, err := w.Derive(ctx, env.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: "shop.example", Nonce: nonce, MinGrade: zk.GradeHigh, Predicates: []string{"age>=18"}, Now: time.Now()})
+	proof, err := w.Derive(ctx, env.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: "shop.example", Nonce: nonce, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
 	require.NoError(t, err)
 	personaRequest := func(p *persona.ProofJSON) []byte {
 		pub, _ := key.PublicKey()

@@ -14,7 +14,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
-	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/oidc"
 )
 
@@ -83,7 +82,7 @@ func RotateOIDCKey(ctx context.Context, opts Options) (kid string, err error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	st, err := sqlite.Open(filepath.Join(opts.DataDir, "mustard.db"))
+	st, err := openStore(ctx, opts)
 	if err != nil {
 		return "", err
 	}

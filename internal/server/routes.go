@@ -13,7 +13,7 @@ import (
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/community"
 	"github.com/mustard-id/mustard/internal/problem"
-	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/internal/store"
 	"github.com/mustard-id/mustard/oidc"
 	"github.com/mustard-id/mustard/verifier"
 )
@@ -41,8 +41,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/persona/revocation-nonce", iss)
 	mux.Handle("POST /v1/persona/revocation", iss)
 	mux.Handle("POST /v1/validation", iss)
-	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) },
-		BaseURL: s.BaseURL, IsNotFound: func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) }}).Handler()
+	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, store.ErrUsed) },
+		BaseURL: s.BaseURL, IsNotFound: func(err error) bool { return errors.Is(err, store.ErrNotFound) }}).Handler()
 	mux.Handle("POST /v1/presentation-requests", ver)
 	mux.Handle("GET /v1/presentation-requests/{id}", ver)
 	mux.Handle("GET /v1/presentation-requests/{id}/qr", ver)

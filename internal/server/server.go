@@ -33,7 +33,7 @@ import (
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/community"
 	"github.com/mustard-id/mustard/internal/sdjwt"
-	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/internal/store"
 	"github.com/mustard-id/mustard/internal/tlog"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/issuer"
@@ -45,6 +45,10 @@ import (
 // Options configure a Server.
 type Options struct {
 	DataDir string
+	// Database is the store: "" or "sqlite" for the data directory's
+	// mustard.db, or a postgres:// URL for a PostgreSQL database several
+	// servers share (their data directories hold the same keys).
+	Database string
 	// Passphrase protects the keys at rest; empty means MUSTARD_PASSPHRASE,
 	// and failing that a development passphrase kept in the data
 	// directory (reported loudly).
@@ -87,7 +91,7 @@ const SampleSourceID = "https://gov.sample.mustard.example"
 
 // Server is an open data directory with every party built.
 type Server struct {
-	Store      *sqlite.Store
+	Store      store.Store
 	Keys       *zk.Keys
 	Framework  *trust.Document
 	Signed     []byte  // the signed framework
@@ -153,7 +157,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data directory: %w", err)
 	}
-	st, err := sqlite.Open(filepath.Join(opts.DataDir, "mustard.db"))
+	st, err := openStore(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -209,8 +213,8 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		Key:         provKey,
 		TagKey:      sec.TagKey,
 		Now:         opts.Now,
-		IsDuplicate: func(err error) bool { return errors.Is(err, sqlite.ErrDuplicate) },
-		IsNotFound:  func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
+		IsDuplicate: func(err error) bool { return errors.Is(err, store.ErrDuplicate) },
+		IsNotFound:  func(err error) bool { return errors.Is(err, store.ErrNotFound) },
 		AdminToken:  []byte(os.Getenv("MUSTARD_ADMIN_TOKEN")),
 		ClientIDs:   clientIDs(opts.Federations),
 		// Without a TPM attestation an enrollment is at most substantial:
@@ -240,8 +244,8 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		Now:            opts.Now,
 		BaseURL:        s.BaseURL,
 		AdminToken:     cmp.Or(opts.AdminToken, os.Getenv("MUSTARD_ADMIN_TOKEN")),
-		IsNotFound:     func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
-		IsFinal:        func(err error) bool { return errors.Is(err, sqlite.ErrFinal) },
+		IsNotFound:     func(err error) bool { return errors.Is(err, store.ErrNotFound) },
+		IsFinal:        func(err error) bool { return errors.Is(err, store.ErrFinal) },
 	}, s.Store); err != nil {
 		return err
 	}
@@ -368,7 +372,7 @@ func (s *Server) loadSecrets(ctx context.Context, pass []byte, progress zk.Progr
 		}
 		return &sec, nil
 	}
-	if !errors.Is(err, sqlite.ErrNotFound) {
+	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	progress("creating provider, issuer and governance keys")

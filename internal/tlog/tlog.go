@@ -85,9 +85,12 @@ type Querier interface {
 }
 
 // Append adds e to the log inside q (typically the transaction that writes
-// the record e witnesses) and returns its index. Appends are serialized by
-// the database's writer lock (SQLite has one writer; the head row is the
-// lock elsewhere).
+// the record e witnesses) and returns its index. It first locks the head
+// row, with a write that changes nothing (portable where SELECT … FOR
+// UPDATE is not: SQLite takes its one writer lock, PostgreSQL the row
+// lock), so concurrent appenders, on one server or several, take turns:
+// each reads the size the previous one committed. q takes ? placeholders
+// (the PostgreSQL store's handle rebinds them).
 func Append(ctx context.Context, q Querier, e Entry) (uint64, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
@@ -95,6 +98,9 @@ func Append(ctx context.Context, q Querier, e Entry) (uint64, error) {
 	}
 	if len(data) > MaxEntry {
 		return 0, errors.New("tlog: entry too large")
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE tlog_head SET size = size WHERE id = 1`); err != nil {
+		return 0, fmt.Errorf("tlog: lock head: %w", err)
 	}
 	var size uint64
 	if err := q.QueryRowContext(ctx, `SELECT size FROM tlog_head WHERE id = 1`).Scan(&size); err != nil {

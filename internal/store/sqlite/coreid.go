@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/mustard-id/mustard/internal/store"
 	"github.com/mustard-id/mustard/internal/tlog"
 )
-
-// ErrConflict reports a compare-and-swap that lost to a concurrent change;
-// it is a kind of ErrDuplicate (errors.Is holds for both).
-var ErrConflict = fmt.Errorf("store: changed concurrently: %w", ErrDuplicate)
 
 // EnrollIdentity records one new core identity under all its uniqueness
 // tags (one per source, or one shared framework-wide tag), atomically: if
@@ -48,19 +44,10 @@ func (s *Store) EnrollIdentity(ctx context.Context, tags [][]byte, revNonce []by
 	return nil
 }
 
-// issuedEntry logs a core credential by the hash of its revocation nonce:
-// a handle that names the credential without revealing the nonce (so the
-// log does not tell which revocation entry is whose).
-func issuedEntry(revNonce []byte, now time.Time) tlog.Entry {
-	return tlog.NewEntry(tlog.KindCoreCredential, now, map[string]string{"credential": digest(revNonce)})
-}
-
-// revokedEntry logs a revocation entry as it appears in the revocation tree.
-func revokedEntry(entry []byte, reason string, now time.Time) tlog.Entry {
-	e := tlog.NewEntry(tlog.KindRevocation, now, map[string]string{"entry": hex.EncodeToString(entry)})
-	e.Class = reason
-	return e
-}
+var (
+	issuedEntry  = store.IssuedEntry
+	revokedEntry = store.RevokedEntry
+)
 
 // Identity returns the revocation nonce of the core credential currently
 // held under tag, and when it was issued.
@@ -130,13 +117,8 @@ func (s *Store) ReplaceIdentity(ctx context.Context, tags [][]byte, oldRevNonce,
 	return nil
 }
 
-// RevocationLog is one recorded revocation: its sequence number, time and
-// reason class; nothing else is kept about it.
-type RevocationLog struct {
-	Seq    int64
-	Reason string
-	At     time.Time
-}
+// RevocationLog is one recorded revocation (the store package's type).
+type RevocationLog = store.RevocationLog
 
 // RevocationLogs lists the revocation records after seq, oldest first, at
 // most limit of them.

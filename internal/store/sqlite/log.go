@@ -2,11 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 
+	"github.com/mustard-id/mustard/internal/store"
 	"github.com/mustard-id/mustard/internal/tlog"
 )
 
@@ -39,7 +38,4 @@ func (s *Store) AppendLog(ctx context.Context, e tlog.Entry) error {
 }
 
 // digest is the hex SHA-256 of b, how log entries commit to records.
-func digest(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
+var digest = store.Digest

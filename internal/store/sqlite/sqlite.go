@@ -6,6 +6,7 @@
 package sqlite
 
 import (
+	"github.com/mustard-id/mustard/internal/store"
 	"github.com/mustard-id/mustard/internal/tlog"
 
 	"context"
@@ -17,12 +18,16 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// Errors the store reports; the parties wrap them in their own.
+// Errors the store reports (the store package's, under their old names);
+// the parties wrap them in their own.
 var (
-	ErrDuplicate = errors.New("store: already exists")
-	ErrNotFound  = errors.New("store: not found")
-	ErrUsed      = errors.New("store: nonce unknown, expired or already used")
+	ErrDuplicate = store.ErrDuplicate
+	ErrNotFound  = store.ErrNotFound
+	ErrUsed      = store.ErrUsed
+	ErrConflict  = store.ErrConflict
 )
+
+var _ store.Store = (*Store)(nil)
 
 // Store is a SQLite database.
 type Store struct {

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mustard-id/mustard/internal/store"
 )
 
 // Status transitions: suspension is reversible, revocation final; every
 // change bumps the list's version and an unchanged status does not.
-func TestSetStatus(t *testing.T) {
-	s := open(t)
+func testSetStatus(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now()
 	idx, err := s.RecordIssuance(ctx, []byte("p"), "vk", now, now.Add(time.Hour))
@@ -38,25 +39,24 @@ func TestSetStatus(t *testing.T) {
 
 	require.NoError(t, s.SetStatus(ctx, idx, 0, statusValid, now))
 	require.NoError(t, s.SetStatus(ctx, idx, 0, statusRevoked, now))
-	require.ErrorIs(t, s.SetStatus(ctx, idx, 0, statusValid, now), ErrFinal)
-	require.ErrorIs(t, s.SetStatus(ctx, idx, 0, statusSuspended, now), ErrFinal)
+	require.ErrorIs(t, s.SetStatus(ctx, idx, 0, statusValid, now), store.ErrFinal)
+	require.ErrorIs(t, s.SetStatus(ctx, idx, 0, statusSuspended, now), store.ErrFinal)
 	require.EqualValues(t, 3, version())
-	got, err := s.StatusOf(ctx, idx)
+	got, _, exp, err := s.ValidationByIndex(ctx, idx)
 	require.NoError(t, err)
-	require.EqualValues(t, statusRevoked, got.Status)
-	require.Equal(t, now.Add(time.Hour).Unix(), got.Expires.Unix())
+	require.EqualValues(t, statusRevoked, got)
+	require.Equal(t, now.Add(time.Hour).Unix(), exp.Unix())
 
-	require.ErrorIs(t, s.SetStatus(ctx, 999, 0, statusRevoked, now), ErrNotFound)
-	_, err = s.StatusOf(ctx, 999)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, s.SetStatus(ctx, 999, 0, statusRevoked, now), store.ErrNotFound)
+	_, _, _, err = s.ValidationByIndex(ctx, 999)
+	require.ErrorIs(t, err, store.ErrNotFound)
 	require.Error(t, s.SetStatus(ctx, other, 0, 3, now))
 	st, err = s.Statuses(ctx, other, other+1)
 	require.NoError(t, err)
 	require.Empty(t, st)
 }
 
-func TestValidationLookups(t *testing.T) {
-	s := open(t)
+func testValidationLookups(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now()
 	a, err := s.RecordPersona(ctx, []byte("p"), "vk", 3, 1024, now, now.Add(time.Hour))
@@ -73,15 +73,14 @@ func TestValidationLookups(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, b, idx, "the latest credential of the pseudonym")
 	_, err = s.LatestByPseudonym(ctx, []byte("q"))
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, store.ErrNotFound)
 	_, _, _, err = s.ValidationByIndex(ctx, 99)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
 // Status indexes are random within the current list, which is used up to
 // its half before the next one starts.
-func TestRecordPersonaRandomIndex(t *testing.T) {
-	s := open(t)
+func testRecordPersonaRandomIndex(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := time.Now()
 	const size = 64
@@ -101,3 +100,24 @@ func TestRecordPersonaRandomIndex(t *testing.T) {
 	}
 	require.False(t, sequential)
 }
+
+// Presentation request documents are served until they expire.
+func testRequests(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now()
+	require.NoError(t, s.PutRequest(ctx, "r1", []byte(`{"a":1}`), now.Add(time.Minute)))
+	doc, err := s.Request(ctx, "r1", now)
+	require.NoError(t, err)
+	require.Equal(t, `{"a":1}`, string(doc))
+	_, err = s.Request(ctx, "r1", now.Add(2*time.Minute))
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.Request(ctx, "r2", now)
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// The status values stored in issuances.status.
+const (
+	statusValid     = 0
+	statusRevoked   = 1
+	statusSuspended = 2
+)
