@@ -44,8 +44,8 @@ CREATE TABLE IF NOT EXISTS consents (
 // oauthState holds the token endpoint's hot statements, prepared once,
 // and when expired records were last swept.
 type oauthState struct {
-	put, get, deactivate, del *sql.Stmt
-	swept                     atomic.Int64 // unix seconds
+	put, get, deactivate, del, deactivateReq, deleteReq, update *sql.Stmt
+	swept                                                       atomic.Int64 // unix seconds
 }
 
 func (o *oauthState) prepare(db *sql.DB) error {
@@ -57,6 +57,9 @@ func (o *oauthState) prepare(db *sql.DB) error {
 		{&o.get, `SELECT data, active FROM oauth_sessions WHERE kind = ? AND key = ?`},
 		{&o.deactivate, `UPDATE oauth_sessions SET active = 0 WHERE kind = ? AND key = ? AND active = 1`},
 		{&o.del, `DELETE FROM oauth_sessions WHERE kind = ? AND key = ?`},
+		{&o.deactivateReq, `UPDATE oauth_sessions SET active = 0 WHERE kind = ? AND request_id = ?`},
+		{&o.deleteReq, `DELETE FROM oauth_sessions WHERE kind = ? AND request_id = ?`},
+		{&o.update, `UPDATE oauth_sessions SET data = ? WHERE kind = ? AND key = ? AND active = 1 AND data = ?`},
 	} {
 		st, err := db.Prepare(p.sql)
 		if err != nil {
@@ -104,7 +107,7 @@ func (s *Store) OAuth(ctx context.Context, kind, key string) (data []byte, activ
 // UpdateOAuth replaces an active record's data, only if it is still
 // active and its data is still old (compare-and-swap): ErrUsed otherwise.
 func (s *Store) UpdateOAuth(ctx context.Context, kind, key string, old, data []byte) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE oauth_sessions SET data = ? WHERE kind = ? AND key = ? AND active = 1 AND data = ?`, data, kind, key, old)
+	res, err := s.oauth.update.ExecContext(ctx, data, kind, key, old)
 	if err != nil {
 		return fmt.Errorf("store: update oauth session: %w", err)
 	}
@@ -133,7 +136,7 @@ func (s *Store) DeactivateOAuth(ctx context.Context, kind, key string) error {
 
 // DeactivateOAuthRequest marks every record of kind in one grant inactive.
 func (s *Store) DeactivateOAuthRequest(ctx context.Context, kind, requestID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE oauth_sessions SET active = 0 WHERE kind = ? AND request_id = ?`, kind, requestID)
+	_, err := s.oauth.deactivateReq.ExecContext(ctx, kind, requestID)
 	if err != nil {
 		return fmt.Errorf("store: deactivate oauth grant: %w", err)
 	}
@@ -151,7 +154,7 @@ func (s *Store) DeleteOAuth(ctx context.Context, kind, key string) error {
 
 // DeleteOAuthRequest deletes every record of kind in one grant.
 func (s *Store) DeleteOAuthRequest(ctx context.Context, kind, requestID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM oauth_sessions WHERE kind = ? AND request_id = ?`, kind, requestID)
+	_, err := s.oauth.deleteReq.ExecContext(ctx, kind, requestID)
 	if err != nil {
 		return fmt.Errorf("store: delete oauth grant: %w", err)
 	}
