@@ -392,3 +392,29 @@ func TestDiscoveryAndLogout(t *testing.T) {
 		t.Fatalf("unregistered post-logout redirect followed: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// prompt=login and consent, and max_age, are honoured: every sign-in is a
+// fresh presentation, so auth_time is the sign-in's own time.
+func TestPromptAndMaxAge(t *testing.T) {
+	o := startOP(t, nil)
+	shop := newRP(t, o, "shop.example", []string{"openid"}, nil)
+	u, v, page := authorize(t, o, shop, newPerson(t, 30), url.Values{"prompt": {"login consent"}, "max_age": {"0"}})
+	if u == nil || u.Query().Get("code") == "" {
+		t.Fatalf("no code: %v %s", u, page)
+	}
+	st, out := exchange(t, o, shop, u.Query().Get("code"), v)
+	if st != 200 {
+		t.Fatalf("%d %v", st, out)
+	}
+	idt, err := shop.verifier.Verify(context.Background(), out["id_token"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		AuthTime int64 `json:"auth_time"`
+	}
+	_ = idt.Claims(&c)
+	if d := time.Since(time.Unix(c.AuthTime, 0)); d < 0 || d > time.Minute {
+		t.Fatalf("auth_time %d is not the sign-in's", c.AuthTime)
+	}
+}
