@@ -56,13 +56,7 @@ func SealBy(d *Document, keys ...jwk.Key) ([]byte, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("trust: no governance key")
 	}
-	t, _, err := d.Registry()
-	if err != nil {
-		return nil, err
-	}
-	root := t.Root()
-	d.RegistryRoot = hex.EncodeToString(root.Marshal())
-	payload, err := json.Marshal(d)
+	payload, err := d.payload()
 	if err != nil {
 		return nil, err
 	}

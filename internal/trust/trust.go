@@ -137,13 +137,7 @@ type Document struct {
 // Seal computes the registry root and signs the document with the
 // governance key (EdDSA or ES256).
 func Seal(d *Document, governance jwk.Key) ([]byte, error) {
-	t, _, err := d.Registry()
-	if err != nil {
-		return nil, err
-	}
-	root := t.Root()
-	d.RegistryRoot = hex.EncodeToString(root.Marshal())
-	payload, err := json.Marshal(d)
+	payload, err := d.payload()
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +152,17 @@ func Seal(d *Document, governance jwk.Key) ([]byte, error) {
 		return nil, fmt.Errorf("trust: sign: %w", err)
 	}
 	return out, nil
+}
+
+// payload computes the registry root into d and encodes it for signing.
+func (d *Document) payload() ([]byte, error) {
+	t, _, err := d.Registry()
+	if err != nil {
+		return nil, err
+	}
+	root := t.Root()
+	d.RegistryRoot = hex.EncodeToString(root.Marshal())
+	return json.Marshal(d)
 }
 
 func algFor(k jwk.Key) (jwa.SignatureAlgorithm, error) {
