@@ -13,6 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/mustard-id/mustard/circuits/persona"
+	"github.com/mustard-id/mustard/internal/benchenv"
 	"github.com/mustard-id/mustard/issuer"
 )
 
@@ -24,13 +25,16 @@ import (
 // takes half a second, so they are made once and their nonces re-armed
 // between rounds (outside the timed part). Each round sends the 32
 // requests at once. Report: credentials/s, p50 and p99 request latency.
+// benchEnv is the shared benchmark environment, with this package's helpers.
+type benchEnv struct{ *benchenv.Env }
+
 func BenchmarkHTTPIssue(b *testing.B) {
-	e := newBenchEnv(b)
+	e := &benchEnv{benchenv.New(b, "issuer")}
 	ctx := context.Background()
 	const pool = 32
 	const scope = "issue-bench.example"
-	proofs, keys := e.proofs(b, pool, scope, func(int) string {
-		n, err := e.c.Nonce(ctx, scope)
+	proofs, keys := e.Proofs(b, pool, scope, func(int) string {
+		n, err := e.C.Nonce(ctx, scope)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -45,11 +49,11 @@ func BenchmarkHTTPIssue(b *testing.B) {
 		bodies[i] = body
 	}
 	rearm := func() {
-		if _, err := e.srv.Store.DB().Exec(`UPDATE nonces SET used = 0 WHERE purpose = ?`, issuer.NoncePurpose); err != nil {
+		if _, err := e.Srv.Store.DB().Exec(`UPDATE nonces SET used = 0 WHERE purpose = ?`, issuer.NoncePurpose); err != nil {
 			b.Fatal(err)
 		}
 	}
-	var lat latencies
+	var lat benchenv.Latencies
 	var elapsed time.Duration
 	rounds := (b.N + pool - 1) / pool
 	b.ResetTimer()
@@ -64,7 +68,7 @@ func BenchmarkHTTPIssue(b *testing.B) {
 		for i := range pool {
 			wg.Go(func() {
 				t0 := time.Now()
-				resp, err := e.http.Post(e.base+"/v1/persona", "application/json", bytes.NewReader(bodies[i]))
+				resp, err := e.HTTP.Post(e.Base+"/v1/persona", "application/json", bytes.NewReader(bodies[i]))
 				if err == nil {
 					out, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
@@ -72,7 +76,7 @@ func BenchmarkHTTPIssue(b *testing.B) {
 						err = &httpError{resp.StatusCode, string(out)}
 					}
 				}
-				lat.add(time.Since(t0))
+				lat.Add(time.Since(t0))
 				if err != nil {
 					errs <- err
 				}
@@ -82,7 +86,7 @@ func BenchmarkHTTPIssue(b *testing.B) {
 		if r >= 0 {
 			elapsed += time.Since(start)
 		} else {
-			lat = latencies{}
+			lat = benchenv.Latencies{}
 		}
 		close(errs)
 		for err := range errs {
@@ -90,7 +94,7 @@ func BenchmarkHTTPIssue(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	lat.report(b, rounds*pool, elapsed, "credentials/s")
+	lat.Report(b, rounds*pool, elapsed, "credentials/s")
 }
 
 type httpError struct {
@@ -110,7 +114,7 @@ func issueBody(e *benchEnv, proof *persona.ProofJSON, pk jwk.Key) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	pop, err := issuer.SignPossession(pk, e.srv.Issuer.ID(), proof.Public.Nonce)
+	pop, err := issuer.SignPossession(pk, e.Srv.Issuer.ID(), proof.Public.Nonce)
 	if err != nil {
 		return nil, err
 	}

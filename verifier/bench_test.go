@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mustard-id/mustard/internal/benchenv"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	wallet "github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/verifier"
+	"github.com/mustard-id/mustard/zk"
 )
 
 const (
@@ -21,8 +23,11 @@ const (
 	benchScope = "bench.example"
 )
 
+// benchEnv is the shared benchmark environment, with this package's helpers.
+type benchEnv struct{ *benchenv.Env }
+
 func (e *benchEnv) post(path string, body []byte) (int, []byte, error) {
-	resp, err := e.http.Post(e.base+path, "application/json", bytes.NewReader(body))
+	resp, err := e.HTTP.Post(e.Base+path, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -33,7 +38,7 @@ func (e *benchEnv) post(path string, body []byte) (int, []byte, error) {
 
 func (e *benchEnv) rpNonce(b *testing.B) string {
 	var preq verifier.PresentationRequestJSON
-	if err := e.c.Post(context.Background(), "/v1/presentation-requests", verifier.RequestJSON{Audience: benchAud}, &preq); err != nil {
+	if err := e.C.Post(context.Background(), "/v1/presentation-requests", verifier.RequestJSON{Audience: benchAud}, &preq); err != nil {
 		b.Fatal(err)
 	}
 	return preq.Nonce
@@ -46,22 +51,22 @@ func (e *benchEnv) rpNonce(b *testing.B) string {
 // signing the presentations is outside the timed part. Report:
 // verifications/s, p50 and p99 request latency.
 func BenchmarkHTTPVerifySDJWT(b *testing.B) {
-	e := newBenchEnv(b)
+	e := &benchEnv{benchenv.New(b, "verifier")}
 	ctx := context.Background()
 	key, err := wallet.NewPersonaKey()
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, pin, fw, snap := e.enroll(b)
-	n, err := e.c.Nonce(ctx, benchScope)
+	w, pin, fw, snap := e.Enroll(b)
+	n, err := e.C.Nonce(ctx, benchScope)
 	if err != nil {
 		b.Fatal(err)
 	}
-	proof, err := w.Derive(ctx, e.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: benchScope, Nonce: n, MinGrade: 3, Predicates: []string{"age>=18"}, Now: time.Now()})
+	proof, err := w.Derive(ctx, e.Srv.Keys, pin, fw, snap, key, wallet.Query{Scope: benchScope, Nonce: n, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	iss, err := e.c.Issue(ctx, e.srv.Issuer.ID(), proof, key)
+	iss, err := e.C.Issue(ctx, e.Srv.Issuer.ID(), proof, key)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +80,7 @@ func BenchmarkHTTPVerifySDJWT(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		j, _ := json.Marshal(verifier.VerifyJSON{Presentation: vp, Audience: benchAud, Scope: benchScope, Nonce: n, MinGrade: "high", RequiredClaims: []string{"age_over_18"}})
+		j, _ := json.Marshal(verifier.VerifyJSON{Presentation: vp, Audience: benchAud, Scope: benchScope, Nonce: n, MinGrade: "substantial", RequiredClaims: []string{"age_over_18"}})
 		return j
 	}
 	// Warm up: connections, and the status list in the verifier's cache.
@@ -86,7 +91,7 @@ func BenchmarkHTTPVerifySDJWT(b *testing.B) {
 	for i := range bodies {
 		bodies[i] = body()
 	}
-	var lat latencies
+	var lat benchenv.Latencies
 	var next atomic.Int64
 	var failed atomic.Int64
 	b.ResetTimer()
@@ -101,7 +106,7 @@ func BenchmarkHTTPVerifySDJWT(b *testing.B) {
 				}
 				t0 := time.Now()
 				code, _, err := e.post("/v1/presentations/verify", bodies[i])
-				lat.add(time.Since(t0))
+				lat.Add(time.Since(t0))
 				if err != nil || code != http.StatusOK {
 					failed.Add(1)
 				}
@@ -114,7 +119,7 @@ func BenchmarkHTTPVerifySDJWT(b *testing.B) {
 	if failed.Load() != 0 {
 		b.Fatalf("%d verifications failed", failed.Load())
 	}
-	lat.report(b, b.N, elapsed, "verifications/s")
+	lat.Report(b, b.N, elapsed, "verifications/s")
 }
 
 // BenchmarkHTTPVerifySelfIssuedBatch: self-issued persona proofs (Groth16)
@@ -125,11 +130,11 @@ func BenchmarkHTTPVerifySDJWT(b *testing.B) {
 // calls (outside the timed part). Report: proofs/s, p50 and p99 call
 // latency.
 func BenchmarkHTTPVerifySelfIssuedBatch(b *testing.B) {
-	e := newBenchEnv(b)
+	e := &benchEnv{benchenv.New(b, "verifier")}
 	const pool = 32
-	proofs, _ := e.proofs(b, pool, benchScope, func(int) string { return e.rpNonce(b) })
+	proofs, _ := e.Proofs(b, pool, benchScope, func(int) string { return e.rpNonce(b) })
 	rearm := func() {
-		if _, err := e.srv.Store.DB().Exec(`UPDATE nonces SET used = 0 WHERE purpose = ?`, verifier.NoncePurpose+":"+benchAud); err != nil {
+		if _, err := e.Srv.Store.DB().Exec(`UPDATE nonces SET used = 0 WHERE purpose = ?`, verifier.NoncePurpose+":"+benchAud); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -137,10 +142,10 @@ func BenchmarkHTTPVerifySelfIssuedBatch(b *testing.B) {
 		b.Run(map[int]string{8: "batch=8", 32: "batch=32"}[size], func(b *testing.B) {
 			items := make([]verifier.VerifyJSON, size)
 			for i := range items {
-				items[i] = verifier.VerifyJSON{Proof: proofs[i], Audience: benchAud, Scope: benchScope, MinGrade: "high", RequiredClaims: []string{"age_over_18"}}
+				items[i] = verifier.VerifyJSON{Proof: proofs[i], Audience: benchAud, Scope: benchScope, MinGrade: "substantial", RequiredClaims: []string{"age_over_18"}}
 			}
 			body, _ := json.Marshal(verifier.BatchJSON{Items: items})
-			var lat latencies
+			var lat benchenv.Latencies
 			var elapsed time.Duration
 			b.ResetTimer()
 			for range b.N {
@@ -151,7 +156,7 @@ func BenchmarkHTTPVerifySelfIssuedBatch(b *testing.B) {
 				code, out, err := e.post("/v1/presentations/verify-batch", body)
 				d := time.Since(t0)
 				elapsed += d
-				lat.add(d)
+				lat.Add(d)
 				if err != nil || code != http.StatusOK {
 					b.Fatalf("%d %s %v", code, out, err)
 				}
@@ -165,7 +170,7 @@ func BenchmarkHTTPVerifySelfIssuedBatch(b *testing.B) {
 					}
 				}
 			}
-			lat.report(b, size*b.N, elapsed, "proofs/s")
+			lat.Report(b, size*b.N, elapsed, "proofs/s")
 		})
 	}
 }

@@ -1,4 +1,8 @@
-package issuer_test
+// Package benchenv is the environment the issuer's and the verifier's HTTP
+// benchmarks run in: a whole Mustard server on a loopback port, as
+// deployed (the composition root, SQLite, real keys), and an enrolled
+// wallet that derives persona proofs for them.
+package benchenv
 
 import (
 	"context"
@@ -25,21 +29,21 @@ import (
 	"github.com/mustard-id/mustard/zk"
 )
 
-// benchEnv is a whole Mustard server on a loopback port, as deployed (the
-// composition root, SQLite, real keys). Its data directory persists under
-// the temporary directory (one per package: go test runs packages at
-// once) so that the Groth16 setup runs once per machine.
-type benchEnv struct {
-	srv  *server.Server
-	hs   *httptest.Server
-	base string
-	c    *wallet.Client
-	http *http.Client
+// Env is a whole Mustard server on a loopback port. Its data directory
+// persists under the temporary directory (one per name: go test runs
+// packages at once) so that the Groth16 setup runs once per machine.
+type Env struct {
+	Srv  *server.Server
+	HS   *httptest.Server
+	Base string
+	C    *wallet.Client
+	HTTP *http.Client
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+// New starts the server for the benchmarks of the package called name.
+func New(b testing.TB, name string) *Env {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), "mustard-bench-env-issuer")
+	dir := filepath.Join(os.TempDir(), "mustard-bench-env-"+name)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -54,18 +58,19 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	hs.Start()
 	b.Cleanup(func() { hs.Close(); srv.Close() })
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}}
-	return &benchEnv{srv: srv, hs: hs, base: hs.URL, http: hc, c: &wallet.Client{BaseURL: hs.URL, HTTP: hc}}
+	return &Env{Srv: srv, HS: hs, Base: hs.URL, HTTP: hc, C: &wallet.Client{BaseURL: hs.URL, HTTP: hc}}
 }
 
 // enroll enrolls a fresh subject (software keystore) and returns its wallet.
-func (e *benchEnv) enroll(b *testing.B) (*wallet.Wallet, []byte, *trust.Document, coreid.Snapshot) {
+// Enroll enrolls a fresh software wallet (grade substantial: unattested).
+func (e *Env) Enroll(b testing.TB) (*wallet.Wallet, []byte, *trust.Document, coreid.Snapshot) {
 	b.Helper()
 	ctx := context.Background()
-	gov, err := e.c.Governance(ctx)
+	gov, err := e.C.Governance(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	fw, err := e.c.Framework(ctx, gov)
+	fw, err := e.C.Framework(ctx, gov)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +80,7 @@ func (e *benchEnv) enroll(b *testing.B) (*wallet.Wallet, []byte, *trust.Document
 		b.Fatal(err)
 	}
 	now := time.Now()
-	src, err := coreid.SignJWTVC(e.srv.SampleSource, server.SampleSourceID, "did:example:holder", []string{"PersonIdentificationData"},
+	src, err := coreid.SignJWTVC(e.Srv.SampleSource, server.SampleSourceID, "did:example:holder", []string{"PersonIdentificationData"},
 		map[string]any{"personal_number": fmt.Sprintf("bench-%d", rand.Int64()), "birthdate": "2001-02-03", "nationality": "DE"}, now, now.Add(time.Hour))
 	if err != nil {
 		b.Fatal(err)
@@ -84,26 +89,26 @@ func (e *benchEnv) enroll(b *testing.B) (*wallet.Wallet, []byte, *trust.Document
 	if err != nil {
 		b.Fatal(err)
 	}
-	en, err := e.c.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())})
+	en, err := e.C.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())})
 	if err != nil {
 		b.Fatal(err)
 	}
 	if err := w.Accept(pin, fw, en); err != nil {
 		b.Fatal(err)
 	}
-	snap, err := e.c.Revocations(ctx)
+	snap, err := e.C.Revocations(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return w, pin, fw, snap
 }
 
-// proofs derives n persona proofs for scope (age >= 18, grade high), the
+// proofs derives n persona proofs for scope (age >= 18, grade substantial), the
 // i-th with nonce(i), two at a time, and returns them with their persona
 // keys.
-func (e *benchEnv) proofs(b *testing.B, n int, scope string, nonce func(i int) string) ([]*persona.ProofJSON, []jwk.Key) {
+func (e *Env) Proofs(b testing.TB, n int, scope string, nonce func(i int) string) ([]*persona.ProofJSON, []jwk.Key) {
 	b.Helper()
-	w, pin, fw, snap := e.enroll(b)
+	w, pin, fw, snap := e.Enroll(b)
 	out := make([]*persona.ProofJSON, n)
 	keys := make([]jwk.Key, n)
 	var mu sync.Mutex
@@ -117,7 +122,7 @@ func (e *benchEnv) proofs(b *testing.B, n int, scope string, nonce func(i int) s
 			key, err := wallet.NewPersonaKey()
 			keys[i] = key
 			if err == nil {
-				out[i], err = w.Derive(context.Background(), e.srv.Keys, pin, fw, snap, key, wallet.Query{Scope: scope, Nonce: nonce(i), MinGrade: zk.GradeHigh, Predicates: []string{"age>=18"}, Now: time.Now()})
+				out[i], err = w.Derive(context.Background(), e.Srv.Keys, pin, fw, snap, key, wallet.Query{Scope: scope, Nonce: nonce(i), MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
 			}
 			if err != nil {
 				mu.Lock()
@@ -133,21 +138,22 @@ func (e *benchEnv) proofs(b *testing.B, n int, scope string, nonce func(i int) s
 	return out, keys
 }
 
-// latencies collects request latencies for percentiles.
-type latencies struct {
+// Latencies collects request latencies for percentiles.
+type Latencies struct {
 	mu sync.Mutex
 	d  []time.Duration
 }
 
-func (l *latencies) add(d time.Duration) {
+// Add records one latency.
+func (l *Latencies) Add(d time.Duration) {
 	l.mu.Lock()
 	l.d = append(l.d, d)
 	l.mu.Unlock()
 }
 
-// report reports throughput (items per second of timed wall time) and the
+// Report reports throughput (items per second of timed wall time) and the
 // p50 and p99 request latencies.
-func (l *latencies) report(b *testing.B, items int, elapsed time.Duration, unit string) {
+func (l *Latencies) Report(b *testing.B, items int, elapsed time.Duration, unit string) {
 	slices.Sort(l.d)
 	pct := func(p float64) float64 {
 		if len(l.d) == 0 {
