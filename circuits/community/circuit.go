@@ -9,10 +9,9 @@ package community
 
 import (
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/std/hash"
-	"github.com/consensys/gnark/std/math/bits"
 	"github.com/consensys/gnark/std/permutation/poseidon2"
 
+	"github.com/mustard-id/mustard/circuits/internal/gadget"
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -39,23 +38,10 @@ func (c *Circuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	h := func(tag uint64, xs ...frontend.Variable) frontend.Variable {
-		md := hash.NewMerkleDamgardHasher(api, p2, 0)
-		md.Write(tag)
-		md.Write(xs...)
-		return md.Sum()
-	}
-	leaf := h(zk.TagMember, c.Secret)
+	leaf := gadget.Hash(api, p2, zk.TagMember, c.Secret)
 	// The index has Depth bits: its binary digits choose each level's side.
-	dirs := bits.ToBinary(api, c.Index, bits.WithNbDigits(Depth))
-	node := leaf
-	for i := range Depth {
-		left := api.Select(dirs[i], c.Path[i], node)
-		right := api.Select(dirs[i], node, c.Path[i])
-		node = p2.Compress(left, right)
-	}
-	api.AssertIsEqual(node, c.Root)
-	api.AssertIsEqual(h(zk.TagNullifier, c.Secret, c.Topic), c.Nullifier)
+	api.AssertIsEqual(gadget.MerkleRoot(api, p2, leaf, c.Index, c.Path[:]), c.Root)
+	api.AssertIsEqual(gadget.Hash(api, p2, zk.TagNullifier, c.Secret, c.Topic), c.Nullifier)
 	// The signal is a public input the proof must be for: squaring it
 	// puts it in a constraint (a public input in none would have a zero
 	// verifying-key point, and a proof would hold for any signal).

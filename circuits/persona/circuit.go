@@ -7,10 +7,10 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/algebra/native/twistededwards"
 	"github.com/consensys/gnark/std/hash"
-	"github.com/consensys/gnark/std/math/bits"
 	"github.com/consensys/gnark/std/permutation/poseidon2"
 	"github.com/consensys/gnark/std/signature/eddsa"
 
+	"github.com/mustard-id/mustard/circuits/internal/gadget"
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -131,27 +131,27 @@ func (c *Circuit) Define(api frontend.API) error {
 
 	// The provider key is a leaf of the registry tree.
 	leaf := h(zk.TagProvider, c.ProviderKey.A.X, c.ProviderKey.A.Y, c.MaxGrade, c.ValidUntil)
-	api.AssertIsEqual(merkleRoot(api, p2, leaf, c.RegistryIndex, c.RegistryPath[:]), c.RegistryRoot)
+	api.AssertIsEqual(gadget.MerkleRoot(api, p2, leaf, c.RegistryIndex, c.RegistryPath[:]), c.RegistryRoot)
 
 	// Grades: MinGrade <= Grade <= MaxGrade, all small.
-	rangeCheck(api, c.Grade, GradeBits)
-	rangeCheck(api, c.MinGrade, GradeBits)
-	rangeCheck(api, c.MaxGrade, GradeBits)
-	rangeCheck(api, api.Sub(c.MaxGrade, c.Grade), GradeBits)
-	rangeCheck(api, api.Sub(c.Grade, c.MinGrade), GradeBits)
+	gadget.RangeCheck(api, c.Grade, GradeBits)
+	gadget.RangeCheck(api, c.MinGrade, GradeBits)
+	gadget.RangeCheck(api, c.MaxGrade, GradeBits)
+	gadget.RangeCheck(api, api.Sub(c.MaxGrade, c.Grade), GradeBits)
+	gadget.RangeCheck(api, api.Sub(c.Grade, c.MinGrade), GradeBits)
 
 	// Time: Now <= Expiry and Now <= ValidUntil.
-	rangeCheck(api, c.Now, TimeBits)
-	rangeCheck(api, c.Expiry, TimeBits)
-	rangeCheck(api, c.ValidUntil, TimeBits)
-	rangeCheck(api, api.Sub(c.Expiry, c.Now), TimeBits)
-	rangeCheck(api, api.Sub(c.ValidUntil, c.Now), TimeBits)
+	gadget.RangeCheck(api, c.Now, TimeBits)
+	gadget.RangeCheck(api, c.Expiry, TimeBits)
+	gadget.RangeCheck(api, c.ValidUntil, TimeBits)
+	gadget.RangeCheck(api, api.Sub(c.Expiry, c.Now), TimeBits)
+	gadget.RangeCheck(api, api.Sub(c.ValidUntil, c.Now), TimeBits)
 
 	// Not revoked: a low leaf (v, next) of the indexed tree with v < x and
 	// (next = 0 or x < next).
 	x := h(zk.TagRevoked, c.ProviderKey.A.X, c.RevNonce)
 	revLeaf := h(zk.TagRevLeaf, c.RevLowValue, c.RevLowNext)
-	api.AssertIsEqual(merkleRoot(api, p2, revLeaf, c.RevIndex, c.RevPath[:]), c.RevocationRoot)
+	api.AssertIsEqual(gadget.MerkleRoot(api, p2, revLeaf, c.RevIndex, c.RevPath[:]), c.RevocationRoot)
 	api.AssertIsEqual(api.Cmp(c.RevLowValue, x), -1)
 	last := api.IsZero(c.RevLowNext)
 	api.AssertIsEqual(api.Select(last, -1, api.Cmp(x, c.RevLowNext)), -1)
@@ -168,8 +168,8 @@ func (c *Circuit) Define(api frontend.API) error {
 	// Predicates.
 	bias := new(big.Int).Lsh(big.NewInt(1), 63)
 	for i, p := range c.Predicates {
-		a := selectAttr(api, table, p.Slot)
-		ops := oneHot(api, p.Op, int(numOps))
+		a := gadget.Select(api, table, p.Slot)
+		ops := gadget.OneHot(api, p.Op, int(numOps))
 		isEq, isNe, isLe, isGe, isIn := ops[OpEq], ops[OpNe], ops[OpLe], ops[OpGe], ops[OpIn]
 
 		d := api.Sub(a, p.Value)
@@ -180,18 +180,18 @@ func (c *Circuit) Define(api frontend.API) error {
 		isCmp := api.Add(isLe, isGe)
 		ab := api.Mul(isCmp, api.Add(a, bias))
 		vb := api.Mul(isCmp, api.Add(p.Value, bias))
-		rangeCheck(api, ab, 64)
-		rangeCheck(api, vb, 64)
+		gadget.RangeCheck(api, ab, 64)
+		gadget.RangeCheck(api, vb, 64)
 		diff := api.Add(api.Mul(isLe, api.Sub(vb, ab)), api.Mul(isGe, api.Sub(ab, vb)))
-		rangeCheck(api, diff, 64)
+		gadget.RangeCheck(api, diff, 64)
 
-		root := merkleRoot(api, p2, a, c.SetIndex[i], c.SetPath[i][:])
+		root := gadget.MerkleRoot(api, p2, a, c.SetIndex[i], c.SetPath[i][:])
 		api.AssertIsEqual(api.Mul(isIn, api.Sub(root, p.Value)), 0)
 	}
 
 	// Disclosures: the public value is the signed attribute.
 	for _, d := range c.Disclosures {
-		api.AssertIsEqual(selectAttr(api, table, d.Slot), d.Value)
+		api.AssertIsEqual(gadget.Select(api, table, d.Slot), d.Value)
 	}
 
 	// Bind the holder key commitment and the nonce to the proof: an input
@@ -200,44 +200,4 @@ func (c *Circuit) Define(api frontend.API) error {
 	api.Mul(c.HolderBinding, c.HolderBinding)
 	api.Mul(c.Nonce, c.Nonce)
 	return nil
-}
-
-// rangeCheck asserts 0 <= v < 2^n.
-func rangeCheck(api frontend.API, v frontend.Variable, n int) {
-	bits.ToBinary(api, v, bits.WithNbDigits(n))
-}
-
-// oneHot returns the indicator bits of v in [0, n) and asserts v is in range.
-func oneHot(api frontend.API, v frontend.Variable, n int) []frontend.Variable {
-	sel := make([]frontend.Variable, n)
-	sum := frontend.Variable(0)
-	for j := range sel {
-		sel[j] = api.IsZero(api.Sub(v, j))
-		sum = api.Add(sum, sel[j])
-	}
-	api.AssertIsEqual(sum, 1)
-	return sel
-}
-
-// selectAttr returns table[index], asserting index is in range.
-func selectAttr(api frontend.API, table []frontend.Variable, index frontend.Variable) frontend.Variable {
-	sel := oneHot(api, index, len(table))
-	v := frontend.Variable(0)
-	for j, s := range sel {
-		v = api.Add(v, api.Mul(s, table[j]))
-	}
-	return v
-}
-
-// merkleRoot recomputes a fixed-depth root from leaf, the leaf's index and
-// its siblings; the index must fit the depth.
-func merkleRoot(api frontend.API, p2 *poseidon2.Permutation, leaf, index frontend.Variable, path []frontend.Variable) frontend.Variable {
-	dirs := bits.ToBinary(api, index, bits.WithNbDigits(len(path)))
-	node := leaf
-	for i, s := range path {
-		left := api.Select(dirs[i], s, node)
-		right := api.Select(dirs[i], node, s)
-		node = p2.Compress(left, right)
-	}
-	return node
 }

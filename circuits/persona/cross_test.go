@@ -18,6 +18,7 @@ import (
 	"github.com/consensys/gnark/std/signature/eddsa"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mustard-id/mustard/circuits/internal/gadget"
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -135,7 +136,7 @@ func (c *hashBytesCircuit) Define(api frontend.API) error {
 		chunk := c.Bytes[i:min(i+31, len(c.Bytes))]
 		acc := frontend.Variable(0)
 		for _, b := range chunk {
-			rangeCheck(api, b, 8)
+			gadget.RangeCheck(api, b, 8)
 			acc = api.Add(api.Mul(acc, 256), b)
 		}
 		xs = append(xs, acc)
@@ -227,7 +228,7 @@ func (c *merkleCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	api.AssertIsEqual(merkleRoot(api, p2, c.Leaf, c.Index, c.Path), c.Root)
+	api.AssertIsEqual(gadget.MerkleRoot(api, p2, c.Leaf, c.Index, c.Path), c.Root)
 	return nil
 }
 
@@ -323,7 +324,7 @@ func hashCost(t testing.TB, n int) int {
 // its root against a public input.
 func merkleCost(t testing.TB, depth int) int {
 	return constraintsOf(t, depth+3, func(api frontend.API, c *costCircuit) error {
-		api.AssertIsEqual(merkleRoot(api, p2Of(api), c.X[0], c.X[1], c.X[3:]), c.X[2])
+		api.AssertIsEqual(gadget.MerkleRoot(api, p2Of(api), c.X[0], c.X[1], c.X[3:]), c.X[2])
 		return nil
 	})
 }
@@ -333,8 +334,8 @@ func merkleCost(t testing.TB, depth int) int {
 // so the mirror cannot drift unnoticed).
 func predicateSlot(api frontend.API, p2 *poseidon2.Permutation, table []frontend.Variable, slot, op, value, setIndex frontend.Variable, setPath []frontend.Variable) {
 	bias := new(big.Int).Lsh(big.NewInt(1), 63)
-	a := selectAttr(api, table, slot)
-	ops := oneHot(api, op, int(numOps))
+	a := gadget.Select(api, table, slot)
+	ops := gadget.OneHot(api, op, int(numOps))
 	isEq, isNe, isLe, isGe, isIn := ops[OpEq], ops[OpNe], ops[OpLe], ops[OpGe], ops[OpIn]
 	d := api.Sub(a, value)
 	api.AssertIsEqual(api.Mul(isEq, d), 0)
@@ -342,11 +343,11 @@ func predicateSlot(api frontend.API, p2 *poseidon2.Permutation, table []frontend
 	isCmp := api.Add(isLe, isGe)
 	ab := api.Mul(isCmp, api.Add(a, bias))
 	vb := api.Mul(isCmp, api.Add(value, bias))
-	rangeCheck(api, ab, 64)
-	rangeCheck(api, vb, 64)
+	gadget.RangeCheck(api, ab, 64)
+	gadget.RangeCheck(api, vb, 64)
 	diff := api.Add(api.Mul(isLe, api.Sub(vb, ab)), api.Mul(isGe, api.Sub(ab, vb)))
-	rangeCheck(api, diff, 64)
-	root := merkleRoot(api, p2, a, setIndex, setPath)
+	gadget.RangeCheck(api, diff, 64)
+	root := gadget.MerkleRoot(api, p2, a, setIndex, setPath)
 	api.AssertIsEqual(api.Mul(isIn, api.Sub(root, value)), 0)
 }
 
@@ -391,21 +392,21 @@ func TestComponentCosts(t *testing.T) {
 	})
 	rangeCost := func(n int) int {
 		return constraintsOf(t, 1, func(api frontend.API, c *costCircuit) error {
-			rangeCheck(api, c.X[0], n)
+			gadget.RangeCheck(api, c.X[0], n)
 			return nil
 		})
 	}
 	intervals := constraintsOf(t, 5, func(api frontend.API, c *costCircuit) error {
 		lo, v, hi := c.X[0], c.X[1], c.X[2]
 		for _, x := range []frontend.Variable{lo, v, hi, api.Sub(hi, v), api.Sub(v, lo)} {
-			rangeCheck(api, x, 8)
+			gadget.RangeCheck(api, x, 8)
 		}
 		return nil
 	})
 	times := constraintsOf(t, 3, func(api frontend.API, c *costCircuit) error {
 		now, exp, until := c.X[0], c.X[1], c.X[2]
 		for _, x := range []frontend.Variable{now, exp, until, api.Sub(exp, now), api.Sub(until, now)} {
-			rangeCheck(api, x, TimeBits)
+			gadget.RangeCheck(api, x, TimeBits)
 		}
 		return nil
 	})
@@ -415,7 +416,7 @@ func TestComponentCosts(t *testing.T) {
 		return nil
 	})
 	disclosure := constraintsOf(t, NumAttrs+2, func(api frontend.API, c *costCircuit) error {
-		api.AssertIsEqual(selectAttr(api, attrTable(c.X), c.X[NumAttrs]), c.X[NumAttrs+1])
+		api.AssertIsEqual(gadget.Select(api, attrTable(c.X), c.X[NumAttrs]), c.X[NumAttrs+1])
 		return nil
 	})
 	// The cheaper non-membership comparison docs/circuits.md proposes: one
@@ -428,7 +429,7 @@ func TestComponentCosts(t *testing.T) {
 		return nil
 	})
 	oneHotCost := constraintsOf(t, 1, func(api frontend.API, c *costCircuit) error {
-		oneHot(api, c.X[0], int(numOps))
+		gadget.OneHot(api, c.X[0], int(numOps))
 		return nil
 	})
 	square := constraintsOf(t, 1, func(api frontend.API, c *costCircuit) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/consensys/gnark/std/permutation/poseidon2"
 	"github.com/consensys/gnark/std/signature/eddsa"
 
+	"github.com/mustard-id/mustard/circuits/internal/gadget"
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -98,7 +99,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	h := func(tag uint64, xs ...frontend.Variable) frontend.Variable { return tagged(api, p2, tag, xs...) }
+	h := func(tag uint64, xs ...frontend.Variable) frontend.Variable { return gadget.Hash(api, p2, tag, xs...) }
 
 	// Holder commitment and the core credential's message: the same
 	// message every signer signs.
@@ -115,12 +116,12 @@ func (c *Circuit) Define(api frontend.API) error {
 	}
 
 	// Grades and time, the parts that do not depend on a signer.
-	rangeCheck(api, c.Grade, GradeBits)
-	rangeCheck(api, c.MinGrade, GradeBits)
-	rangeCheck(api, api.Sub(c.Grade, c.MinGrade), GradeBits)
-	rangeCheck(api, c.Now, TimeBits)
-	rangeCheck(api, c.Expiry, TimeBits)
-	rangeCheck(api, api.Sub(c.Expiry, c.Now), TimeBits)
+	gadget.RangeCheck(api, c.Grade, GradeBits)
+	gadget.RangeCheck(api, c.MinGrade, GradeBits)
+	gadget.RangeCheck(api, api.Sub(c.Grade, c.MinGrade), GradeBits)
+	gadget.RangeCheck(api, c.Now, TimeBits)
+	gadget.RangeCheck(api, c.Expiry, TimeBits)
+	gadget.RangeCheck(api, api.Sub(c.Expiry, c.Now), TimeBits)
 
 	for i := range c.Signers {
 		s := &c.Signers[i]
@@ -130,12 +131,12 @@ func (c *Circuit) Define(api frontend.API) error {
 		}
 		// Its key is a leaf of the registry tree.
 		leaf := h(zk.TagProvider, s.Key.A.X, s.Key.A.Y, s.MaxGrade, s.ValidUntil)
-		api.AssertIsEqual(merkleRoot(api, p2, leaf, s.RegistryIndex, s.RegistryPath[:]), c.RegistryRoot)
+		api.AssertIsEqual(gadget.MerkleRoot(api, p2, leaf, s.RegistryIndex, s.RegistryPath[:]), c.RegistryRoot)
 		// Grade <= its MaxGrade, and the key is still valid.
-		rangeCheck(api, s.MaxGrade, GradeBits)
-		rangeCheck(api, api.Sub(s.MaxGrade, c.Grade), GradeBits)
-		rangeCheck(api, s.ValidUntil, TimeBits)
-		rangeCheck(api, api.Sub(s.ValidUntil, c.Now), TimeBits)
+		gadget.RangeCheck(api, s.MaxGrade, GradeBits)
+		gadget.RangeCheck(api, api.Sub(s.MaxGrade, c.Grade), GradeBits)
+		gadget.RangeCheck(api, s.ValidUntil, TimeBits)
+		gadget.RangeCheck(api, api.Sub(s.ValidUntil, c.Now), TimeBits)
 		// Its key differs from every earlier signer's: x alone names a
 		// point of the prime-order subgroup (the registry holds no other),
 		// and x - x' != 0 costs one constraint (an inverse).
@@ -148,7 +149,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	// absent from the framework's indexed tree.
 	x := h(zk.TagRevokedCredential, c.RevNonce)
 	revLeaf := h(zk.TagRevLeaf, c.RevLowValue, c.RevLowNext)
-	api.AssertIsEqual(merkleRoot(api, p2, revLeaf, c.RevIndex, c.RevPath[:]), c.RevocationRoot)
+	api.AssertIsEqual(gadget.MerkleRoot(api, p2, revLeaf, c.RevIndex, c.RevPath[:]), c.RevocationRoot)
 	api.AssertIsEqual(api.Cmp(c.RevLowValue, x), -1)
 	last := api.IsZero(c.RevLowNext)
 	api.AssertIsEqual(api.Select(last, -1, api.Cmp(x, c.RevLowNext)), -1)
@@ -164,8 +165,8 @@ func (c *Circuit) Define(api frontend.API) error {
 	// Predicates.
 	bias := new(big.Int).Lsh(big.NewInt(1), 63)
 	for i, p := range c.Predicates {
-		a := selectAttr(api, table, p.Slot)
-		ops := oneHot(api, p.Op, numOps)
+		a := gadget.Select(api, table, p.Slot)
+		ops := gadget.OneHot(api, p.Op, numOps)
 		isEq, isNe, isLe, isGe, isIn := ops[persona.OpEq], ops[persona.OpNe], ops[persona.OpLe], ops[persona.OpGe], ops[persona.OpIn]
 
 		d := api.Sub(a, p.Value)
@@ -175,18 +176,18 @@ func (c *Circuit) Define(api frontend.API) error {
 		isCmp := api.Add(isLe, isGe)
 		ab := api.Mul(isCmp, api.Add(a, bias))
 		vb := api.Mul(isCmp, api.Add(p.Value, bias))
-		rangeCheck(api, ab, 64)
-		rangeCheck(api, vb, 64)
+		gadget.RangeCheck(api, ab, 64)
+		gadget.RangeCheck(api, vb, 64)
 		diff := api.Add(api.Mul(isLe, api.Sub(vb, ab)), api.Mul(isGe, api.Sub(ab, vb)))
-		rangeCheck(api, diff, 64)
+		gadget.RangeCheck(api, diff, 64)
 
-		root := merkleRoot(api, p2, a, c.SetIndex[i], c.SetPath[i][:])
+		root := gadget.MerkleRoot(api, p2, a, c.SetIndex[i], c.SetPath[i][:])
 		api.AssertIsEqual(api.Mul(isIn, api.Sub(root, p.Value)), 0)
 	}
 
 	// Disclosures.
 	for _, d := range c.Disclosures {
-		api.AssertIsEqual(selectAttr(api, table, d.Slot), d.Value)
+		api.AssertIsEqual(gadget.Select(api, table, d.Slot), d.Value)
 	}
 
 	// Bind the holder key commitment and the nonce (see the persona circuit).

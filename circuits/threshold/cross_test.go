@@ -17,6 +17,7 @@ import (
 	"github.com/consensys/gnark/std/signature/eddsa"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mustard-id/mustard/circuits/internal/gadget"
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -32,7 +33,7 @@ func (c *entryCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	api.AssertIsEqual(tagged(api, p2, zk.TagRevokedCredential, c.Nonce), c.Entry)
+	api.AssertIsEqual(gadget.Hash(api, p2, zk.TagRevokedCredential, c.Nonce), c.Entry)
 	return nil
 }
 
@@ -66,12 +67,12 @@ func (c *signerCircuit) Define(api frontend.API) error {
 	if err := eddsa.Verify(curve, s.Signature, c.M, s.Key, hash.NewMerkleDamgardHasher(api, p2, 0)); err != nil {
 		return err
 	}
-	leaf := tagged(api, p2, zk.TagProvider, s.Key.A.X, s.Key.A.Y, s.MaxGrade, s.ValidUntil)
-	api.AssertIsEqual(merkleRoot(api, p2, leaf, s.RegistryIndex, s.RegistryPath[:]), c.Root)
-	rangeCheck(api, s.MaxGrade, GradeBits)
-	rangeCheck(api, api.Sub(s.MaxGrade, c.Grade), GradeBits)
-	rangeCheck(api, s.ValidUntil, TimeBits)
-	rangeCheck(api, api.Sub(s.ValidUntil, c.Now), TimeBits)
+	leaf := gadget.Hash(api, p2, zk.TagProvider, s.Key.A.X, s.Key.A.Y, s.MaxGrade, s.ValidUntil)
+	api.AssertIsEqual(gadget.MerkleRoot(api, p2, leaf, s.RegistryIndex, s.RegistryPath[:]), c.Root)
+	gadget.RangeCheck(api, s.MaxGrade, GradeBits)
+	gadget.RangeCheck(api, api.Sub(s.MaxGrade, c.Grade), GradeBits)
+	gadget.RangeCheck(api, s.ValidUntil, TimeBits)
+	gadget.RangeCheck(api, api.Sub(s.ValidUntil, c.Now), TimeBits)
 	return nil
 }
 

@@ -273,19 +273,19 @@ func TestSoundness(t *testing.T) {
 		{"grade above the second signer's maximum", 0, func(t *testing.T, f *fixture) {
 			f.grades[1] = zk.GradeSubstantial // the credential stays high
 			f.register(t)
-		}, ErrStatement, "signer 1: the grade is above", "rangeCheck"},
+		}, ErrStatement, "signer 1: the grade is above", "gadget.RangeCheck"},
 		{"grade above every signer's maximum, K=3", 3, func(t *testing.T, f *fixture) {
 			f.grades[2] = zk.GradeLow
 			f.register(t)
-		}, ErrStatement, "signer 2: the grade is above", "rangeCheck"},
+		}, ErrStatement, "signer 2: the grade is above", "gadget.RangeCheck"},
 		{"second signer's maximum grade 256 + high", 0, func(t *testing.T, f *fixture) {
 			f.grades[1] = 1<<GradeBits + zk.GradeHigh
 			f.register(t)
-		}, ErrStatement, "signer 1: the grade is above", "rangeCheck"},
+		}, ErrStatement, "signer 1: the grade is above", "gadget.RangeCheck"},
 		{"grade below MinGrade", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Grade = zk.GradeLow
 			f.resign(t)
-		}, ErrStatement, "grade", "rangeCheck"},
+		}, ErrStatement, "grade", "gadget.RangeCheck"},
 		{"MinGrade above every grade", 0, func(t *testing.T, f *fixture) {
 			f.pub.MinGrade = zk.GradeHigh + 1
 		}, ErrStatement, "grade", ""},
@@ -295,33 +295,33 @@ func TestSoundness(t *testing.T) {
 		{"grade 256 + high", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Grade = 1<<GradeBits + zk.GradeHigh
 			f.resign(t)
-		}, ErrStatement, "grade", "rangeCheck"},
+		}, ErrStatement, "grade", "gadget.RangeCheck"},
 
 		// Time.
 		{"second signer's key past ValidUntil", 0, func(t *testing.T, f *fixture) {
 			f.valid[1] = f.now - 1
 			f.register(t)
-		}, ErrStatement, "signer 1: the provider key is no longer valid", "rangeCheck"},
+		}, ErrStatement, "signer 1: the provider key is no longer valid", "gadget.RangeCheck"},
 		{"second signer's ValidUntil negative", 0, func(t *testing.T, f *fixture) {
 			f.valid[1] = -1
 			f.register(t)
-		}, ErrStatement, "signer 1: the provider key is no longer valid", "rangeCheck"},
+		}, ErrStatement, "signer 1: the provider key is no longer valid", "gadget.RangeCheck"},
 		{"second signer's ValidUntil >= 2^40", 0, func(t *testing.T, f *fixture) {
 			f.valid[1] = 1 << TimeBits
 			f.register(t)
-		}, ErrStatement, "signer 1: the provider key is no longer valid", "rangeCheck"},
+		}, ErrStatement, "signer 1: the provider key is no longer valid", "gadget.RangeCheck"},
 		{"expired credential", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Expiry = f.now - 1
 			f.resign(t)
-		}, ErrStatement, "expired", "rangeCheck"},
+		}, ErrStatement, "expired", "gadget.RangeCheck"},
 		{"expiry negative", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Expiry = -1
 			f.resign(t)
-		}, ErrStatement, "expired", "rangeCheck"},
+		}, ErrStatement, "expired", "gadget.RangeCheck"},
 		{"expiry >= 2^40", 0, func(t *testing.T, f *fixture) {
 			f.priv.Credential.Expiry = 1 << TimeBits
 			f.resign(t)
-		}, ErrStatement, "expired", "rangeCheck"},
+		}, ErrStatement, "expired", "gadget.RangeCheck"},
 		{"Now >= 2^40", 0, func(t *testing.T, f *fixture) {
 			f.pub.Now = 1 << TimeBits
 		}, ErrShape, "time", ""},
