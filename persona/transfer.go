@@ -1,8 +1,6 @@
 package persona
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/hmac"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/mustard-id/mustard/internal/aead"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -415,37 +414,15 @@ func ReceiveTransfer(conn io.ReadWriter, code string, opts ReceiveOptions, store
 	return writeMsg(conn, transferMsg{OK: true})
 }
 
-func sealBox(key, plain []byte) ([]byte, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return aead.Seal(nonce, nonce, plain, []byte("mustard/transfer/v1")), nil
-}
+// transferContext binds the transfer payload's encryption to its purpose.
+const transferContext = "mustard/transfer/v1"
+
+func sealBox(key, plain []byte) ([]byte, error) { return aead.Seal(key, plain, transferContext) }
 
 func openBox(key, box []byte) ([]byte, error) {
-	block, err := aes.NewCipher(key)
+	plain, err := aead.Open(key, box, transferContext)
 	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	if len(box) < aead.NonceSize()+aead.Overhead() {
-		return nil, fmt.Errorf("%w: payload too short", ErrTransfer)
-	}
-	plain, err := aead.Open(nil, box[:aead.NonceSize()], box[aead.NonceSize():], []byte("mustard/transfer/v1"))
-	if err != nil {
-		return nil, fmt.Errorf("%w: the payload was altered", ErrTransfer)
+		return nil, fmt.Errorf("%w: the payload was altered or cut short", ErrTransfer)
 	}
 	return plain, nil
 }

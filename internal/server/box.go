@@ -1,41 +1,12 @@
 package server
 
-import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"errors"
-)
+import "github.com/mustard-id/mustard/internal/aead"
 
-// sealBox encrypts plain under a 256-bit key with AES-GCM: nonce || ciphertext.
-func sealBox(key, plain []byte) ([]byte, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return aead.Seal(nonce, nonce, plain, []byte("mustard-keys-v1")), nil
-}
+// keysContext binds the sealed key bundle's encryption to its purpose.
+const keysContext = "mustard-keys-v1"
+
+// sealBox encrypts the key bundle under its data key.
+func sealBox(key, plain []byte) ([]byte, error) { return aead.Seal(key, plain, keysContext) }
 
 // openBox reverses sealBox.
-func openBox(key, box []byte) ([]byte, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	if len(box) < aead.NonceSize() {
-		return nil, errors.New("short box")
-	}
-	return aead.Open(nil, box[:aead.NonceSize()], box[aead.NonceSize():], []byte("mustard-keys-v1"))
-}
+func openBox(key, box []byte) ([]byte, error) { return aead.Open(key, box, keysContext) }
