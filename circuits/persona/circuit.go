@@ -159,15 +159,32 @@ func (c *Circuit) Define(api frontend.API) error {
 	// Pseudonym.
 	api.AssertIsEqual(h(zk.TagPseudonym, c.Secret, c.Scope), c.Pseudonym)
 
-	// Attribute table: slot 0 is the constant zero (NoAttr), slot i+1 is
-	// attribute i.
-	table := make([]frontend.Variable, NumAttrs+1)
+	AssertAttributes(api, p2, c.Attrs[:], &c.Predicates, &c.Disclosures, &c.SetIndex, &c.SetPath)
+
+	// Bind the holder key commitment and the nonce to the proof: an input
+	// that takes part in no constraint contributes nothing to the verifying
+	// key and could be swapped freely.
+	api.Mul(c.HolderBinding, c.HolderBinding)
+	api.Mul(c.Nonce, c.Nonce)
+	return nil
+}
+
+// AssertAttributes asserts the attribute part of a persona statement:
+// each predicate holds of the attribute in its slot (=, !=, signed <= and
+// >=, membership of a set under a Merkle root) and each disclosure's value
+// is the signed attribute. Slot 0 of the attribute table is the constant
+// zero (NoAttr), slot i+1 attribute i. Every persona circuit profile
+// asserts it the same way.
+func AssertAttributes(api frontend.API, p2 *poseidon2.Permutation, attrs []frontend.Variable,
+	preds *[NumPredicates]PredicateSlot, discl *[NumDisclosures]DisclosureSlot,
+	setIndex *[NumPredicates]frontend.Variable, setPath *[NumPredicates][SetDepth]frontend.Variable) {
+	table := make([]frontend.Variable, len(attrs)+1)
 	table[NoAttr] = 0
-	copy(table[1:], c.Attrs[:])
+	copy(table[1:], attrs)
 
 	// Predicates.
 	bias := new(big.Int).Lsh(big.NewInt(1), 63)
-	for i, p := range c.Predicates {
+	for i, p := range preds {
 		a := gadget.Select(api, table, p.Slot)
 		ops := gadget.OneHot(api, p.Op, int(numOps))
 		isEq, isNe, isLe, isGe, isIn := ops[OpEq], ops[OpNe], ops[OpLe], ops[OpGe], ops[OpIn]
@@ -185,19 +202,12 @@ func (c *Circuit) Define(api frontend.API) error {
 		diff := api.Add(api.Mul(isLe, api.Sub(vb, ab)), api.Mul(isGe, api.Sub(ab, vb)))
 		gadget.RangeCheck(api, diff, 64)
 
-		root := gadget.MerkleRoot(api, p2, a, c.SetIndex[i], c.SetPath[i][:])
+		root := gadget.MerkleRoot(api, p2, a, setIndex[i], setPath[i][:])
 		api.AssertIsEqual(api.Mul(isIn, api.Sub(root, p.Value)), 0)
 	}
 
 	// Disclosures: the public value is the signed attribute.
-	for _, d := range c.Disclosures {
+	for _, d := range discl {
 		api.AssertIsEqual(gadget.Select(api, table, d.Slot), d.Value)
 	}
-
-	// Bind the holder key commitment and the nonce to the proof: an input
-	// that takes part in no constraint contributes nothing to the verifying
-	// key and could be swapped freely.
-	api.Mul(c.HolderBinding, c.HolderBinding)
-	api.Mul(c.Nonce, c.Nonce)
-	return nil
 }

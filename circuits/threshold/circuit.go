@@ -2,7 +2,6 @@ package threshold
 
 import (
 	"errors"
-	"math/big"
 
 	tedwards "github.com/consensys/gnark-crypto/ecc/twistededwards"
 	"github.com/consensys/gnark/frontend"
@@ -157,44 +156,10 @@ func (c *Circuit) Define(api frontend.API) error {
 	// Pseudonym.
 	api.AssertIsEqual(h(zk.TagPseudonym, c.Secret, c.Scope), c.Pseudonym)
 
-	// Attribute table: slot 0 is the constant zero, slot i+1 attribute i.
-	table := make([]frontend.Variable, NumAttrs+1)
-	table[persona.NoAttr] = 0
-	copy(table[1:], c.Attrs[:])
-
-	// Predicates.
-	bias := new(big.Int).Lsh(big.NewInt(1), 63)
-	for i, p := range c.Predicates {
-		a := gadget.Select(api, table, p.Slot)
-		ops := gadget.OneHot(api, p.Op, numOps)
-		isEq, isNe, isLe, isGe, isIn := ops[persona.OpEq], ops[persona.OpNe], ops[persona.OpLe], ops[persona.OpGe], ops[persona.OpIn]
-
-		d := api.Sub(a, p.Value)
-		api.AssertIsEqual(api.Mul(isEq, d), 0)
-		api.AssertIsEqual(api.Mul(isNe, api.IsZero(d)), 0)
-
-		isCmp := api.Add(isLe, isGe)
-		ab := api.Mul(isCmp, api.Add(a, bias))
-		vb := api.Mul(isCmp, api.Add(p.Value, bias))
-		gadget.RangeCheck(api, ab, 64)
-		gadget.RangeCheck(api, vb, 64)
-		diff := api.Add(api.Mul(isLe, api.Sub(vb, ab)), api.Mul(isGe, api.Sub(ab, vb)))
-		gadget.RangeCheck(api, diff, 64)
-
-		root := gadget.MerkleRoot(api, p2, a, c.SetIndex[i], c.SetPath[i][:])
-		api.AssertIsEqual(api.Mul(isIn, api.Sub(root, p.Value)), 0)
-	}
-
-	// Disclosures.
-	for _, d := range c.Disclosures {
-		api.AssertIsEqual(gadget.Select(api, table, d.Slot), d.Value)
-	}
+	persona.AssertAttributes(api, p2, c.Attrs[:], &c.Predicates, &c.Disclosures, &c.SetIndex, &c.SetPath)
 
 	// Bind the holder key commitment and the nonce (see the persona circuit).
 	api.Mul(c.HolderBinding, c.HolderBinding)
 	api.Mul(c.Nonce, c.Nonce)
 	return nil
 }
-
-// numOps is the number of predicate operators (persona.OpNone..OpIn).
-const numOps = int(persona.OpIn) + 1
