@@ -38,6 +38,7 @@ type FederationBody struct {
 	Issuer        string `json:"issuer"`
 	Commitment    string `json:"commitment"`
 	DeviceKeyHash string `json:"device_key_hash"`
+	Attestation   string `json:"attestation,omitempty"` // ticket from POST /v1/enroll/attestation
 }
 
 // FederationJSON is its answer.
@@ -66,6 +67,7 @@ type fedEnrollment struct {
 	state      string
 	commitment string // hex, as the wallet sent it
 	device     string
+	ticket     string
 	expires    time.Time
 	done       bool
 	result     *EnrollmentJSON
@@ -147,7 +149,7 @@ func (f *Federations) serveStart(w http.ResponseWriter, r *http.Request) {
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
 	now := f.p.cfg.Now()
-	e := &fedEnrollment{issuer: body.Issuer, state: state, commitment: body.Commitment, device: body.DeviceKeyHash, expires: now.Add(NonceTTL)}
+	e := &fedEnrollment{issuer: body.Issuer, state: state, commitment: body.Commitment, device: body.DeviceKeyHash, ticket: body.Attestation, expires: now.Add(NonceTTL)}
 	f.mu.Lock()
 	for k, p := range f.pending {
 		if now.After(p.expires) {
@@ -217,7 +219,7 @@ func (f *Federations) enroll(ctx context.Context, e *fedEnrollment, state, code,
 	d, _ := zk.ParseHex(e.device)
 	enr, err := f.p.Enroll(ctx, EnrollRequest{
 		Sources: []SourceCredential{{Format: trust.FormatOIDC, Credential: idToken}}, Nonce: nonce,
-		Commitment: c, DeviceKeyHash: d,
+		Commitment: c, DeviceKeyHash: d, Attestation: e.ticket,
 	})
 	if err != nil {
 		return nil, err

@@ -21,9 +21,9 @@ var ErrPending = errors.New("the login at the identity provider has not finished
 // EnrollFederation starts an enrollment through a login at a federation's
 // identity provider: the wallet sends only its commitment and device key
 // hash, opens AuthorizationURL in a browser, and polls PollURL.
-func (c *Client) EnrollFederation(ctx context.Context, issuer string, commitment, deviceKeyHash fr.Element) (*coreid.FederationJSON, error) {
+func (c *Client) EnrollFederation(ctx context.Context, issuer string, commitment, deviceKeyHash fr.Element, attestation string) (*coreid.FederationJSON, error) {
 	var out coreid.FederationJSON
-	err := c.do(ctx, http.MethodPost, "/v1/enroll/federation", coreid.FederationBody{Issuer: issuer, Commitment: zk.Hex(commitment), DeviceKeyHash: zk.Hex(deviceKeyHash)}, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/enroll/federation", coreid.FederationBody{Issuer: issuer, Commitment: zk.Hex(commitment), DeviceKeyHash: zk.Hex(deviceKeyHash), Attestation: attestation}, &out)
 	if err != nil {
 		return nil, err
 	}

@@ -118,22 +118,26 @@ func keystoreName(k keystore.Kind) string {
 }
 
 func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
-	var credFile, server, issuerID, govFile string
+	var credFile, server, issuerID, govFile, federation string
+	var noBrowser bool
 	cmd := &cobra.Command{
-		Use:   "enroll --credential FILE --server URL",
-		Short: "Enroll with a core-identity provider using a source credential (a JWT-VC)",
+		Use:   "enroll (--credential FILE | --federation IDP) --server URL",
+		Short: "Enroll with a core-identity provider: with a source credential (a JWT-VC), or by logging in at a federation's identity provider",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if credFile == "" || server == "" {
-				return &usageError{"enroll needs --credential FILE (a JWT-VC from your source issuer) and --server URL"}
+			if (credFile == "") == (federation == "") || server == "" {
+				return &usageError{"enroll needs --server URL and either --credential FILE (a JWT-VC from your source issuer) or --federation IDP (log in at that identity provider)"}
 			}
-			src, err := readInput(credFile, 64<<10)
-			if err != nil {
-				return fmt.Errorf("cannot read the credential: %w", err)
-			}
-			source := strings.TrimSpace(string(src))
-			if strings.Count(source, ".") != 2 {
-				return fmt.Errorf("%s is not a JWT-VC (expected a compact JWT: header.payload.signature)", credFile)
+			var source string
+			if credFile != "" {
+				src, err := readInput(credFile, 64<<10)
+				if err != nil {
+					return fmt.Errorf("cannot read the credential: %w", err)
+				}
+				source = strings.TrimSpace(string(src))
+				if strings.Count(source, ".") != 2 {
+					return fmt.Errorf("%s is not a JWT-VC (expected a compact JWT: header.payload.signature)", credFile)
+				}
 			}
 			u, pin, done, err := e.unlock()
 			if err != nil {
@@ -168,7 +172,12 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the TPM attestation failed: %w", err)
 			}
-			enr, err := c.Enroll(ctx, coreid.EnrollBody{Source: source, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(u.Wallet.DeviceKeyHash()), Attestation: ticket})
+			var enr *coreid.EnrollmentJSON
+			if federation != "" {
+				enr, err = e.enrollFederation(ctx, c, federation, comm, u.Wallet.DeviceKeyHash(), ticket, noBrowser)
+			} else {
+				enr, err = c.Enroll(ctx, coreid.EnrollBody{Source: source, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(u.Wallet.DeviceKeyHash()), Attestation: ticket})
+			}
 			if err != nil {
 				return fmt.Errorf("the provider refused the enrollment: %w", err)
 			}
@@ -188,6 +197,8 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&credFile, "credential", "", "file with the source credential (a JWT-VC)")
+	cmd.Flags().StringVar(&federation, "federation", "", "enroll by logging in at this identity provider (its issuer URL, as the trust framework lists it)")
+	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "with --federation: print the login URL instead of opening a browser")
 	cmd.Flags().StringVar(&server, "server", "", "the Mustard server (core-identity provider and issuer), e.g. https://id.example")
 	cmd.Flags().StringVar(&issuerID, "issuer", "", "persona-credential issuer to use when the framework accredits several")
 	cmd.Flags().StringVar(&govFile, "governance", "", "file with the trust framework's governance keys (a JWK set) to pin")

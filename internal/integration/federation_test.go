@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -9,11 +10,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mustard-id/mustard/internal/cli"
 	"github.com/mustard-id/mustard/internal/fedidp"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/server"
@@ -64,7 +67,7 @@ func TestEnrollThroughFederation(t *testing.T) {
 	comm, err := w.Commitment(pin)
 	require.NoError(t, err)
 
-	start, err := c.EnrollFederation(ctx, idp.Issuer, comm, w.DeviceKeyHash())
+	start, err := c.EnrollFederation(ctx, idp.Issuer, comm, w.DeviceKeyHash(), "")
 	require.NoError(t, err)
 	_, err = c.PollEnrollment(ctx, start.PollURL)
 	require.ErrorIs(t, err, wallet.ErrPending)
@@ -91,7 +94,7 @@ func TestEnrollThroughFederation(t *testing.T) {
 	w2, err := wallet.Create(keystore.NewSoftware(), pin)
 	require.NoError(t, err)
 	comm2, _ := w2.Commitment(pin)
-	start, err = c.EnrollFederation(ctx, idp.Issuer, comm2, w2.DeviceKeyHash())
+	start, err = c.EnrollFederation(ctx, idp.Issuer, comm2, w2.DeviceKeyHash(), "")
 	require.NoError(t, err)
 	resp, err = browser.Get(start.AuthorizationURL)
 	require.NoError(t, err)
@@ -102,8 +105,37 @@ func TestEnrollThroughFederation(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, "urn:mustard:problem:duplicate-identity", pe.Type)
 
+	// The same through `mustard wallet enroll --federation`: the command
+	// prints the login URL (no browser here), the test's browser follows
+	// it, the command finishes with the core credential.
+	idp.Subject = "student-4712"
+	walletDir := filepath.Join(t.TempDir(), "wallet")
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, cli.Main(ctx, []string{"wallet", "init", "--software", "--wallet", walletDir}, &out, &errOut), errOut.String())
+	var stdout syncBuffer
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Main(ctx, []string{"wallet", "enroll", "--wallet", walletDir, "--server", base, "--federation", idp.Issuer, "--no-browser", "--json"}, &stdout, &stderr)
+	}()
+	loginRE := regexp.MustCompile(`Log in at \S+ to enroll: (\S+)`)
+	var loginURL string
+	require.Eventually(t, func() bool {
+		if m := loginRE.FindStringSubmatch(stderr.String()); m != nil {
+			loginURL = m[1]
+			return true
+		}
+		return false
+	}, 30*time.Second, 20*time.Millisecond, "no login URL: %s", stderr.String())
+	resp, err = browser.Get(loginURL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 0, <-done, stderr.String())
+	require.Contains(t, stdout.String(), `"grade": "substantial"`)
+
 	// An IdP the provider has no federation with is refused.
-	_, err = c.EnrollFederation(ctx, "https://stranger.example", comm, w.DeviceKeyHash())
+	_, err = c.EnrollFederation(ctx, "https://stranger.example", comm, w.DeviceKeyHash(), "")
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, "urn:mustard:problem:unknown-federation", pe.Type)
 }
