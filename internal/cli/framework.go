@@ -8,6 +8,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/spf13/cobra"
 
+	"github.com/mustard-id/mustard/internal/server"
 	"github.com/mustard-id/mustard/internal/trust"
 )
 
@@ -130,6 +131,41 @@ func newFrameworkCmd() *cobra.Command {
 	verify.Flags().StringVar(&govFile, "governance", "governance.jwks", "the pinned governance public keys (JWK set)")
 	verify.Flags().IntVar(&threshold, "threshold", 1, "how many distinct governance keys must have signed")
 	verify.Flags().StringVar(&prevFile, "previous", "", "the current document, to check the new one succeeds it")
-	cmd.AddCommand(seal, sign, verify)
+	var data string
+	install := &cobra.Command{
+		Use:   "install",
+		Short: "Put a new framework document in service in a data directory: verified under the pinned governance, succeeding the installed one, logged",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := os.ReadFile(in)
+			if err != nil {
+				return fmt.Errorf("cannot read --in: %v", err)
+			}
+			g, err := pinnedGovernance(govFile, threshold)
+			if err != nil {
+				return err
+			}
+			d, err := server.InstallFramework(cmd.Context(), server.Options{DataDir: data, Governance: g}, b)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "installed %s version %d (digest %s), logged; restart the servers to serve it\n", d.ID, d.Version, trust.Digest(b))
+			return nil
+		},
+	}
+	install.Flags().StringVar(&in, "in", "framework.jws", "the signed document")
+	install.Flags().StringVar(&data, "data", "./mustard-data", "data directory")
+	install.Flags().StringVar(&govFile, "governance", "governance.jwks", "the pinned governance public keys (JWK set)")
+	install.Flags().IntVar(&threshold, "threshold", 1, "how many distinct governance keys must have signed")
+	cmd.AddCommand(seal, sign, verify, install)
 	return cmd
+}
+
+// pinnedGovernance reads a governance key set file and a threshold.
+func pinnedGovernance(file string, threshold int) (*trust.Governance, error) {
+	keys, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the governance keys: %v", err)
+	}
+	return &trust.Governance{Threshold: threshold, Keys: keys}, nil
 }

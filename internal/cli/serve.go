@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mustard-id/mustard/internal/server"
+	"github.com/mustard-id/mustard/internal/trust"
 )
 
 // serveConfig is mustard serve's configuration. Each setting comes from,
@@ -37,6 +38,8 @@ type serveConfig struct {
 	LogFormat  string `yaml:"log_format"`
 	LogLevel   string `yaml:"log_level"`
 	RateLimit  string `yaml:"rate_limit"`
+	GovKeys    string `yaml:"governance_keys"`
+	GovThresh  string `yaml:"governance_threshold"`
 	// Federations are set in the file only: identity providers this
 	// provider runs logins at for federation enrollment.
 	Federations []server.Federation `yaml:"federations"`
@@ -61,6 +64,8 @@ func serveSettings(c *serveConfig) []struct {
 		{"acme-domain", "MUSTARD_ACME_DOMAIN", "", "obtain a certificate for this public name with ACME (Let's Encrypt); listens on :443", &c.ACMEDomain},
 		{"log-format", "MUSTARD_LOG_FORMAT", "json", "log format: json or text", &c.LogFormat},
 		{"log-level", "MUSTARD_LOG_LEVEL", "info", "log level: debug, info, warn or error", &c.LogLevel},
+		{"governance-keys", "MUSTARD_GOVERNANCE_KEYS", "", "file with the trust framework's governance public keys (a JWK set): serve only a framework a threshold of them signed", &c.GovKeys},
+		{"governance-threshold", "MUSTARD_GOVERNANCE_THRESHOLD", "1", "how many distinct governance keys must sign the framework", &c.GovThresh},
 		{"rate-limit", "MUSTARD_RATE_LIMIT", "1000", "requests per second per client address (bursts of twice that); 0 turns the limit off", &c.RateLimit},
 	}
 }
@@ -145,6 +150,18 @@ are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPH
 			if err := cfg.resolve(cmd.Flags(), configFile); err != nil {
 				return err
 			}
+			var gov *trust.Governance
+			if cfg.GovKeys != "" {
+				n, err := strconv.Atoi(cfg.GovThresh)
+				if err != nil || n < 1 {
+					return fmt.Errorf("--governance-threshold is a positive number, not %q", cfg.GovThresh)
+				}
+				keys, err := os.ReadFile(cfg.GovKeys)
+				if err != nil {
+					return fmt.Errorf("cannot read --governance-keys: %v", err)
+				}
+				gov = &trust.Governance{Threshold: n, Keys: keys}
+			}
 			logger, err := cfg.logger(cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -180,7 +197,7 @@ are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPH
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = scheme + "://" + ln.Addr().String()
 			}
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit()})
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit(), Governance: gov})
 			if err != nil {
 				return err
 			}

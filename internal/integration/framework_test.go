@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/internal/cli"
+	"github.com/mustard-id/mustard/internal/server"
+	"github.com/mustard-id/mustard/internal/trust"
 )
 
 // A governance council of three, threshold two, signs a framework
@@ -59,4 +61,46 @@ func TestFrameworkGovernanceCommands(t *testing.T) {
 	code, out = run("verify", "--in", at("f.jws"), "--governance", at("governance.jwks"), "--threshold", "2")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "version 7 verifies")
+
+	// Install it in a copy of the server's data directory (its development
+	// framework is replaced by the first governed one), and serve it.
+	data := at("data")
+	require.NoError(t, os.CopyFS(data, os.DirFS(env.dir)))
+	code, out = run("install", "--in", at("f.jws"), "--data", data, "--governance", at("governance.jwks"), "--threshold", "2")
+	require.Equal(t, 0, code, out)
+	g := &trust.Governance{Threshold: 2, Keys: mustRead(t, at("governance.jwks"))}
+	srv, err := server.Open(context.Background(), server.Options{DataDir: data, Passphrase: "integration-test", Governance: g})
+	require.NoError(t, err)
+	require.Equal(t, 7, srv.Framework.Version)
+	before, _ := srv.Log.Size(context.Background())
+	srv.Close()
+
+	// Its successor: refused with one signature, or unchained; installed
+	// with two, and logged.
+	next := doc
+	next.Version, next.Previous = 8, trust.Digest(mustRead(t, at("f.jws")))
+	b, _ = json.Marshal(next)
+	require.NoError(t, os.WriteFile(at("next.json"), b, 0o644))
+	code, out = run("seal", "--doc", at("next.json"), "--key", at("member-1.jwk"), "--out", at("next.jws"))
+	require.Equal(t, 0, code, out)
+	code, out = run("install", "--in", at("next.jws"), "--data", data, "--governance", at("governance.jwks"), "--threshold", "2")
+	require.Equal(t, 1, code, "one signature installed: %s", out)
+	code, out = run("sign", "--in", at("next.jws"), "--key", at("member-0.jwk"), "--out", at("next.jws"))
+	require.Equal(t, 0, code, out)
+	code, out = run("install", "--in", at("next.jws"), "--data", data, "--governance", at("governance.jwks"), "--threshold", "2")
+	require.Equal(t, 0, code, out)
+	srv, err = server.Open(context.Background(), server.Options{DataDir: data, Passphrase: "integration-test", Governance: g})
+	require.NoError(t, err)
+	defer srv.Close()
+	require.Equal(t, 8, srv.Framework.Version)
+	after, _ := srv.Log.Size(context.Background())
+	require.Equal(t, before+1, after, "the change is in the transparency log")
+	code, out = run("install", "--in", at("f.jws"), "--data", data, "--governance", at("governance.jwks"), "--threshold", "2")
+	require.Equal(t, 1, code, "a rollback to version 7 was installed: %s", out)
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }

@@ -65,6 +65,10 @@ type Options struct {
 	// DevSources are added to a development framework when it is created
 	// (a federation's IdP in tests and demos).
 	DevSources []trust.Source
+	// Governance pins the trust framework's governance: the threshold of
+	// its keys that must sign the framework file. Nil means the
+	// development model: the server's own governance key signs it alone.
+	Governance *trust.Governance
 	// RateLimit is each client's (IP address's) request rate per second,
 	// with bursts of twice that; 0 means no limit.
 	RateLimit float64
@@ -490,11 +494,22 @@ func (s *Server) loadFramework(opts Options, gov jwk.Key, prov *zk.PrivateKey, i
 	s.Governance = govSet
 	path := filepath.Join(opts.DataDir, "trust-framework.jws")
 	if b, err := os.ReadFile(path); err == nil {
-		if s.Framework, err = trust.Parse(b, govSet); err != nil {
-			return fmt.Errorf("server: %s: %w", path, err)
+		if opts.Governance != nil {
+			// A governed framework: m-of-n of the pinned keys.
+			if s.Framework, err = trust.ParseGoverned(b, *opts.Governance); err != nil {
+				return fmt.Errorf("server: %s: %w", path, err)
+			}
+			if s.Governance, err = trust.KeySet(opts.Governance.Keys); err != nil {
+				return err
+			}
+		} else if s.Framework, err = trust.Parse(b, govSet); err != nil {
+			return fmt.Errorf("server: %s: %w (a framework signed by a governance council needs --governance-keys and --governance-threshold)", path, err)
 		}
 		s.Signed = b
 		return nil
+	}
+	if opts.Governance != nil {
+		return fmt.Errorf("server: no trust framework at %s: install the council's signed framework with `mustard framework install`", path)
 	}
 	opts.Progress("writing a DEVELOPMENT trust framework (sample government issuer at grade high)")
 	_, srcJWKS, err := publicSet(s.SampleSource)
