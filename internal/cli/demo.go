@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -21,6 +22,7 @@ import (
 	"github.com/mustard-id/mustard/internal/portal"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/server"
+	"github.com/mustard-id/mustard/internal/tlog"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/verifier"
@@ -210,6 +212,17 @@ func Story(ctx context.Context, out io.Writer, base string, srv *server.Server) 
 		return errors.New("a tampered proof was accepted")
 	}
 	ok("flipping one bit of the Groth16 proof: the issuer answered %s", forum.tamperType)
+
+	say("An auditor checks the transparency log from outside: signed checkpoint, every entry hashed, nothing but digests.")
+	var key []byte
+	if err := c.Get(ctx, "/v1/log/key", &key); err != nil {
+		return err
+	}
+	cp, err := tlog.Audit(ctx, c.HTTP, base, &tlog.AuditState{VerifierKey: strings.TrimSpace(string(key))})
+	if err != nil {
+		return err
+	}
+	ok("log %s: %d entries (the framework, the enrollment, the portal's registration), root %x…", cp.Origin, cp.Size, cp.Root[:8])
 	return nil
 }
 
