@@ -199,7 +199,14 @@ func diHashData(doc, proof map[string]any, loader jsonld.DocumentLoader, newHash
 
 // canonicalize returns the RDFC-1.0 (URDNA2015) canonical N-Quads of a
 // JSON-LD document, loading contexts only through loader.
-func canonicalize(doc map[string]any, loader jsonld.DocumentLoader) ([]byte, error) {
+func canonicalize(doc map[string]any, loader jsonld.DocumentLoader) (_ []byte, err error) {
+	defer func() {
+		// json-gold expects encoding/json's types and panics on some
+		// inputs; no panic reaches a caller.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: JSON-LD processing failed", ErrSource)
+		}
+	}()
 	opts := jsonld.NewJsonLdOptions("")
 	opts.ProcessingMode = jsonld.JsonLd_1_1
 	opts.Algorithm = "URDNA2015"
@@ -265,8 +272,17 @@ func diVerify(key crypto.PublicKey, newHash func() hash.Hash, hashData, sig []by
 // source issuer does (Mustard uses it for samples and tests): cryptosuite
 // eddsa-rdfc-2022 for an ed25519.PrivateKey, ecdsa-rdfc-2019 for an
 // *ecdsa.PrivateKey on P-256 or P-384. doc is not modified; the result
-// carries the proof.
+// carries the proof, its values as encoding/json decodes them (what a
+// verifier canonicalizes).
 func SignDataIntegrity(doc map[string]any, key crypto.Signer, verificationMethod string, created time.Time) (map[string]any, error) {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("coreid: sign data integrity: %w", err)
+	}
+	doc = nil
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("coreid: sign data integrity: %w", err)
+	}
 	suite := CryptosuiteEdDSA
 	if _, ok := key.Public().(*ecdsa.PublicKey); ok {
 		suite = CryptosuiteECDSA
@@ -309,12 +325,8 @@ func SignDataIntegrity(doc map[string]any, key crypto.Signer, verificationMethod
 		return nil, fmt.Errorf("coreid: sign data integrity: unsupported key %T", key)
 	}
 	proof["proofValue"] = "z" + base58.Encode(sig)
-	out := make(map[string]any, len(doc)+1)
-	for k, v := range doc {
-		out[k] = v
-	}
-	out["proof"] = proof
-	return out, nil
+	doc["proof"] = proof
+	return doc, nil
 }
 
 // optionalTime reads an XML Schema dateTimeStamp (RFC 3339, with a time
