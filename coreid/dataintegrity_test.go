@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -416,3 +417,46 @@ func TestDecodeMultikey(t *testing.T) {
 	_, err := decodeMultikey("z" + base58.Encode(append([]byte{0x80, 0x24}, x...)))
 	require.ErrorContains(t, err, "not a point")
 }
+
+// TestDataIntegrityPoisonedDataset: a clique of blank nodes that
+// RDFC-1.0's first-degree hashes cannot tell apart would send json-gold
+// into its exponential N-degree step (106 s for 9 nodes on this machine's
+// json-gold v0.4.2); it is refused before canonicalization, as are
+// oversized datasets.
+func TestDataIntegrityPoisonedDataset(t *testing.T) {
+	e := newEnv(t)
+	clique := func(n int) []any {
+		var nodes []any
+		for i := range n {
+			var refs []any
+			for j := range n {
+				if j != i {
+					refs = append(refs, map[string]any{"id": fmt.Sprintf("_:b%d", j)})
+				}
+			}
+			nodes = append(nodes, map[string]any{"id": fmt.Sprintf("_:b%d", i), "knows": refs})
+		}
+		return nodes
+	}
+	good := diVC(t, e.diDoc(subject0), e.keys[ldpID], ldpID+"#key-1", e.now)
+	poisoned := edit(t, good, func(d, _ map[string]any) { d["credentialSubject"].(map[string]any)["knows"] = clique(9) })
+	_, err := e.p.VerifySource(context.Background(), SourceCredential{Format: trust.FormatLDPVC, Credential: poisoned}, "")
+	require.ErrorIs(t, err, ErrSource)
+	require.ErrorContains(t, err, "indistinguishable blank nodes")
+
+	// The signer refuses it too.
+	_, err = SignDataIntegrity(map[string]any{"@context": []any{CredentialsV2Context}, "type": "VerifiableCredential", "evidence": clique(3)}, signer(t, e.keys[ldpID]), ldpID+"#key-1", e.now)
+	require.ErrorIs(t, err, ErrSource)
+
+	// Many distinct blank nodes: bounded too.
+	var many []any
+	for i := range maxCanonBlankNodes + 1 {
+		many = append(many, map[string]any{"n": fmt.Sprint(i)})
+	}
+	big := edit(t, good, func(d, _ map[string]any) { d["credentialSubject"].(map[string]any)["items"] = many })
+	_, err = e.p.VerifySource(context.Background(), SourceCredential{Format: trust.FormatLDPVC, Credential: big}, "")
+	require.ErrorIs(t, err, ErrSource)
+	require.ErrorContains(t, err, "too many")
+}
+
+var subject0 = map[string]any{"birthdate": "1990-04-12"}
