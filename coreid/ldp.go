@@ -91,7 +91,7 @@ func ldpSuites() []sigverifier.SignatureSuite {
 	}
 }
 
-// verifyLDPVC verifies a W3C VC 1.1 in JSON-LD with an embedded
+// verifyLDPVC verifies a W3C VC 2.0 (verifyDIVC) or VC 1.1 in JSON-LD with an embedded
 // linked-data proof from an accredited source: the issuer is listed for
 // format "ldp-vc", the proof's verification method is the issuer's
 // ("<issuer>#<kid>" with kid in the source's JWKS), the signature verifies
@@ -115,6 +115,11 @@ func verifyLDPVC(fw *trust.Document, keysOf sourceKeys, loader *DocumentLoader, 
 	var contexts []string
 	if err := json.Unmarshal(head.Context, &contexts); err != nil || len(contexts) == 0 {
 		return nil, fmt.Errorf("%w: @context must be a list of known context URLs", ErrSource)
+	}
+	if contexts[0] == CredentialsV2Context {
+		// VC 2.0 (its base context comes first): Data Integrity proofs,
+		// verified in dataintegrity.go, not by aries.
+		return verifyDIVC(fw, keysOf, raw, now)
 	}
 	for _, c := range contexts {
 		if _, ok := loader.docs[c]; !ok {
