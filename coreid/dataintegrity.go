@@ -219,22 +219,8 @@ func canonicalize(doc map[string]any, loader jsonld.DocumentLoader) (_ []byte, e
 			err = fmt.Errorf("%w: JSON-LD processing failed", ErrSource)
 		}
 	}()
-	opts := jsonld.NewJsonLdOptions("")
-	opts.ProcessingMode = jsonld.JsonLd_1_1
-	opts.DocumentLoader = loader
-	rdf, err := jsonld.NewJsonLdProcessor().ToRDF(doc, opts)
+	dataset, opts, err := boundedDataset(doc, loader)
 	if err != nil {
-		var jerr *jsonld.JsonLdError
-		if errors.As(err, &jerr) && (jerr.Code == jsonld.LoadingRemoteContextFailed || jerr.Code == jsonld.LoadingDocumentFailed) {
-			return nil, fmt.Errorf("%w: unknown JSON-LD context", ErrSource)
-		}
-		return nil, fmt.Errorf("%w: JSON-LD: %v", ErrSource, err)
-	}
-	dataset, ok := rdf.(*jsonld.RDFDataset)
-	if !ok {
-		return nil, fmt.Errorf("%w: JSON-LD processing failed", ErrSource)
-	}
-	if err := boundCanonicalization(dataset); err != nil {
 		return nil, err
 	}
 	opts.Algorithm = "URDNA2015"
@@ -248,6 +234,43 @@ func canonicalize(doc map[string]any, loader jsonld.DocumentLoader) (_ []byte, e
 		return nil, fmt.Errorf("%w: the document has no RDF statements", ErrSource)
 	}
 	return []byte(s), nil
+}
+
+// checkCanonicalizable refuses, before any signature suite canonicalizes
+// it, a document whose canonicalization would take more than linear work
+// (the VC 1.1 path: aries canonicalizes before it checks a signature).
+func checkCanonicalizable(doc map[string]any, loader jsonld.DocumentLoader) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: JSON-LD processing failed", ErrSource)
+		}
+	}()
+	_, _, err = boundedDataset(doc, loader)
+	return err
+}
+
+// boundedDataset converts doc to RDF through loader and checks the
+// canonicalization bound.
+func boundedDataset(doc map[string]any, loader jsonld.DocumentLoader) (*jsonld.RDFDataset, *jsonld.JsonLdOptions, error) {
+	opts := jsonld.NewJsonLdOptions("")
+	opts.ProcessingMode = jsonld.JsonLd_1_1
+	opts.DocumentLoader = loader
+	rdf, err := jsonld.NewJsonLdProcessor().ToRDF(doc, opts)
+	if err != nil {
+		var jerr *jsonld.JsonLdError
+		if errors.As(err, &jerr) && (jerr.Code == jsonld.LoadingRemoteContextFailed || jerr.Code == jsonld.LoadingDocumentFailed) {
+			return nil, nil, fmt.Errorf("%w: unknown JSON-LD context", ErrSource)
+		}
+		return nil, nil, fmt.Errorf("%w: JSON-LD: %v", ErrSource, err)
+	}
+	dataset, ok := rdf.(*jsonld.RDFDataset)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: JSON-LD processing failed", ErrSource)
+	}
+	if err := boundCanonicalization(dataset); err != nil {
+		return nil, nil, err
+	}
+	return dataset, opts, nil
 }
 
 // boundCanonicalization refuses a dataset with too many quads or blank

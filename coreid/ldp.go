@@ -131,6 +131,15 @@ func verifyLDPVC(fw *trust.Document, keysOf sourceKeys, loader *DocumentLoader, 
 	if err != nil || !src.Accepts(trust.FormatLDPVC) {
 		return nil, ErrUnknownIssuer
 	}
+	// aries canonicalizes before it checks the signature: bound the work
+	// first, as the VC 2.0 path does.
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		return nil, ErrSource
+	}
+	if err := checkCanonicalizable(doc, loader); err != nil {
+		return nil, err
+	}
 	keys, err := keysOf(src)
 	if err != nil {
 		return nil, ErrUnknownIssuer

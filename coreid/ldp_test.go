@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,35 @@ func TestEnrollLDPVC(t *testing.T) {
 	}
 	_, err = loader.LoadDocument("https://www.w3.org/ns/credentials/v2")
 	require.ErrorIs(t, err, ErrUnknownContext)
+}
+
+// A VC 1.1 credential whose canonicalization would take exponential work
+// (a clique of blank nodes RDFC-1.0 cannot tell apart) is refused before
+// aries canonicalizes it, quickly, signature or not.
+func TestLDPVCPoisonedDatasetRefusedFirst(t *testing.T) {
+	e := newEnv(t)
+	loader, err := NewDocumentLoader()
+	require.NoError(t, err)
+	good := ldVC(t, loader, e.ldDoc("https://w3id.org/security/suites/ed25519-2020/v1", map[string]any{"birthdate": "1990-04-12"}), "Ed25519Signature2020", e.keys[ldpID], ldpID+"#key-1")
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(good), &doc))
+	var clique []any
+	for i := range 9 {
+		var refs []any
+		for j := range 9 {
+			if j != i {
+				refs = append(refs, map[string]any{"id": fmt.Sprintf("_:b%d", j)})
+			}
+		}
+		clique = append(clique, map[string]any{"id": fmt.Sprintf("_:b%d", i), "evidence": refs})
+	}
+	// evidence is a term of the VC 1.1 context whose values are node
+	// references: the clique is in the dataset.
+	doc["evidence"] = clique
+	raw, _ := json.Marshal(doc)
+	start := time.Now()
+	_, err = e.p.VerifySource(context.Background(), SourceCredential{Format: trust.FormatLDPVC, Credential: string(raw)}, "")
+	require.ErrorIs(t, err, ErrSource)
+	require.ErrorContains(t, err, "indistinguishable blank nodes")
+	require.Less(t, time.Since(start), 10*time.Second, "canonicalization ran: it takes minutes on this input")
 }
