@@ -22,6 +22,10 @@ import (
 type Client struct {
 	BaseURL string
 	HTTP    *http.Client
+	// GovernanceThreshold is how many distinct pinned governance keys
+	// must have signed the framework; 0 means 1 (a single governance key,
+	// the development model).
+	GovernanceThreshold int
 }
 
 // ProblemError is a problem+json answer from a server.
@@ -86,7 +90,26 @@ func (c *Client) Framework(ctx context.Context, governance jwk.Set) (*trust.Docu
 	if err := c.do(ctx, http.MethodGet, "/v1/trust-framework", nil, &raw); err != nil {
 		return nil, err
 	}
-	return trust.Parse(bytes.TrimSpace(raw), governance)
+	raw = bytes.TrimSpace(raw)
+	if c.GovernanceThreshold <= 1 && len(raw) > 0 && raw[0] != '{' {
+		return trust.Parse(raw, governance)
+	}
+	keys, err := json.Marshal(governance)
+	if err != nil {
+		return nil, err
+	}
+	return trust.ParseGoverned(raw, trust.Governance{Threshold: max(1, c.GovernanceThreshold), Keys: keys})
+}
+
+// GovernancePolicy fetches the threshold and keys a server publishes
+// (GET /v1/trust-framework/governance). Pinning them on first use is for
+// development; deployments give them to the wallet.
+func (c *Client) GovernancePolicy(ctx context.Context) (*trust.Governance, error) {
+	var g trust.Governance
+	if err := c.do(ctx, http.MethodGet, "/v1/trust-framework/governance", nil, &g); err != nil {
+		return nil, err
+	}
+	return &g, nil
 }
 
 // Governance fetches the governance keys a server publishes. Pinning them

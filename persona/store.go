@@ -92,9 +92,12 @@ type Meta struct {
 	// Governance are the trust framework's governance keys (a JWK set),
 	// pinned at enrollment.
 	Governance json.RawMessage `json:"governance,omitempty"`
-	Enrolled   time.Time       `json:"enrolled,omitzero"`
-	Grade      string          `json:"grade,omitempty"`
-	CoreExpiry int64           `json:"core_expiry,omitempty"`
+	// GovernanceThreshold is how many of those keys must sign the
+	// framework, pinned with them (0: one).
+	GovernanceThreshold int       `json:"governance_threshold,omitempty"`
+	Enrolled            time.Time `json:"enrolled,omitzero"`
+	Grade               string    `json:"grade,omitempty"`
+	CoreExpiry          int64     `json:"core_expiry,omitempty"`
 	// Check is hex(SHA-256("mustard/wallet/check/v1" || commitment)): it
 	// lets recovery and transfer tell the right core secret from a wrong
 	// one without storing the commitment in clear.

@@ -119,6 +119,7 @@ func keystoreName(k keystore.Kind) string {
 
 func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 	var credFile, server, issuerID, govFile, federation string
+	var govThreshold int
 	var noBrowser bool
 	cmd := &cobra.Command{
 		Use:   "enroll (--credential FILE | --federation IDP) --server URL",
@@ -156,6 +157,14 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 			if govFile == "" {
 				e.warn("trusting the governance keys %s published on first use: pass --governance FILE to pin them yourself", server)
 			}
+			threshold := govThreshold
+			if threshold == 0 {
+				// Pinned on first use with the keys, when not given.
+				if p, err := c.GovernancePolicy(ctx); err == nil {
+					threshold = p.Threshold
+				}
+			}
+			c.GovernanceThreshold = threshold
 			fw, err := c.Framework(ctx, gov)
 			if err != nil {
 				return fmt.Errorf("cannot fetch the trust framework from %s: %w", server, err)
@@ -184,6 +193,7 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 			if err := u.Wallet.Accept(pin, fw, enr); err != nil {
 				return err
 			}
+			u.Meta.GovernanceThreshold = c.GovernanceThreshold
 			if err := u.SaveCore(c.BaseURL, iss, govRaw); err != nil {
 				return err
 			}
@@ -202,6 +212,7 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 	cmd.Flags().StringVar(&server, "server", "", "the Mustard server (core-identity provider and issuer), e.g. https://id.example")
 	cmd.Flags().StringVar(&issuerID, "issuer", "", "persona-credential issuer to use when the framework accredits several")
 	cmd.Flags().StringVar(&govFile, "governance", "", "file with the trust framework's governance keys (a JWK set) to pin")
+	cmd.Flags().IntVar(&govThreshold, "governance-threshold", 0, "how many of the governance keys must sign the framework (default: what the server publishes, pinned on first use)")
 	return cmd
 }
 
@@ -271,7 +282,7 @@ func walletFramework(ctx context.Context, u *persona.Unlocked) (*persona.Client,
 	if !u.Meta.Revoked.IsZero() {
 		return nil, nil, persona.ErrRevokedCore
 	}
-	c := &persona.Client{BaseURL: u.Meta.Server, HTTP: httpClient()}
+	c := &persona.Client{BaseURL: u.Meta.Server, HTTP: httpClient(), GovernanceThreshold: u.Meta.GovernanceThreshold}
 	gov, _, err := governanceKeys(ctx, c, "", u.Meta.Governance)
 	if err != nil {
 		return nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/mustard-id/mustard/internal/cli"
 	"github.com/mustard-id/mustard/internal/server"
 	"github.com/mustard-id/mustard/internal/trust"
+	wallet "github.com/mustard-id/mustard/persona"
 )
 
 // A governance council of three, threshold two, signs a framework
@@ -97,6 +99,24 @@ func TestFrameworkGovernanceCommands(t *testing.T) {
 	require.Equal(t, before+1, after, "the change is in the transparency log")
 	code, out = run("install", "--in", at("f.jws"), "--data", data, "--governance", at("governance.jwks"), "--threshold", "2")
 	require.Equal(t, 1, code, "a rollback to version 7 was installed: %s", out)
+
+	// A wallet pins the council's keys and threshold, and verifies the
+	// served framework under them.
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	c := &wallet.Client{BaseURL: hs.URL}
+	policy, err := c.GovernancePolicy(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 2, policy.Threshold)
+	keys, err := jwk.Parse(policy.Keys)
+	require.NoError(t, err)
+	c.GovernanceThreshold = policy.Threshold
+	fw, err := c.Framework(context.Background(), keys)
+	require.NoError(t, err)
+	require.Equal(t, 8, fw.Version)
+	c.GovernanceThreshold = 3
+	_, err = c.Framework(context.Background(), keys)
+	require.ErrorIs(t, err, trust.ErrThreshold, "a wallet pinning 3-of-3 refuses a 2-signature framework")
 }
 
 func mustRead(t *testing.T, path string) []byte {

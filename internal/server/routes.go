@@ -14,6 +14,7 @@ import (
 	"github.com/mustard-id/mustard/internal/community"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/store"
+	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/oidc"
 	"github.com/mustard-id/mustard/verifier"
 )
@@ -52,6 +53,15 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/jwt")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(s.Signed)
+	})
+	mux.HandleFunc("GET /v1/trust-framework/governance", func(w http.ResponseWriter, r *http.Request) {
+		keys, err := json.Marshal(s.Governance)
+		if err != nil {
+			problem.Write(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		problem.JSON(w, http.StatusOK, trust.Governance{Threshold: max(1, s.governanceThreshold), Keys: keys})
 	})
 	mux.HandleFunc("GET /v1/trust-framework/governance-keys", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/jwk-set+json")

@@ -126,6 +126,9 @@ type Server struct {
 	metrics      *metrics
 	zkDir        string
 	rateLimit    float64
+	// governanceThreshold is the pinned council's threshold (0: the
+	// development model, one key).
+	governanceThreshold int
 }
 
 // secrets is the sealed key bundle.
@@ -166,6 +169,9 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Store: st, rateLimit: opts.RateLimit}
+	if opts.Governance != nil {
+		s.governanceThreshold = opts.Governance.Threshold
+	}
 	if err := s.open(ctx, opts); err != nil {
 		st.Close()
 		return nil, err
