@@ -109,3 +109,77 @@ func (k *TPM) readNV(index tpm2.TPMHandle, chunk, max int) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// ErrNotSimulator is returned by SetSimulatorEKCertificate on a real TPM.
+var ErrNotSimulator = errors.New("not the TPM simulator")
+
+// SetSimulatorEKCertificate writes der (at most 2048 bytes, the reference
+// simulator's largest NV index) as the simulator's ECC EK certificate, at
+// EKCertIndexECC with the profile's read attributes (AUTHREAD with an
+// empty authValue, OWNERREAD, PPREAD, no DA), replacing any there. The
+// simulator comes without one; this lets a development CA stand in for a
+// TPM manufacturer. A real TPM's certificate is its manufacturer's:
+// there it fails with ErrNotSimulator.
+func (k *TPM) SetSimulatorEKCertificate(der []byte) error {
+	if k.kind != KindSimulator {
+		return fmt.Errorf("keystore: set EK certificate: %w", ErrNotSimulator)
+	}
+	if len(der) == 0 || len(der) > 2048 {
+		return fmt.Errorf("keystore: set EK certificate: %w", ErrInvalidInput)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return ErrClosed
+	}
+	if err := k.writeNV(EKCertIndexECC, der); err != nil {
+		return fmt.Errorf("keystore: set EK certificate: %w", err)
+	}
+	return nil
+}
+
+// writeNV (re)defines index with owner authorization and the EK
+// certificate profile's read attributes, and writes data into it. The
+// caller holds k.mu.
+func (k *TPM) writeNV(index tpm2.TPMHandle, data []byte) error {
+	if _, err := (tpm2.NVReadPublic{NVIndex: index}).Execute(k.tpm); err == nil {
+		if _, err := (tpm2.NVUndefineSpace{AuthHandle: tpm2.TPMRHOwner, NVIndex: tpm2.NamedHandle{Handle: index}}).Execute(k.tpm); err != nil {
+			return err
+		}
+	}
+	_, err := tpm2.NVDefineSpace{
+		AuthHandle: tpm2.TPMRHOwner,
+		PublicInfo: tpm2.New2B(tpm2.TPMSNVPublic{
+			NVIndex: index,
+			NameAlg: tpm2.TPMAlgSHA256,
+			Attributes: tpm2.TPMANV{
+				OwnerWrite: true,
+				AuthRead:   true,
+				OwnerRead:  true,
+				PPRead:     true,
+				NoDA:       true,
+				NT:         tpm2.TPMNTOrdinary,
+			},
+			DataSize: uint16(len(data)),
+		}),
+	}.Execute(k.tpm)
+	if err != nil {
+		return err
+	}
+	rp, err := tpm2.NVReadPublic{NVIndex: index}.Execute(k.tpm)
+	if err != nil {
+		return err
+	}
+	for off := 0; off < len(data); off += nvChunk {
+		end := min(off+nvChunk, len(data))
+		if _, err := (tpm2.NVWrite{
+			AuthHandle: tpm2.TPMRHOwner,
+			NVIndex:    tpm2.NamedHandle{Handle: index, Name: rp.NVName},
+			Data:       tpm2.TPM2BMaxNVBuffer{Buffer: data[off:end]},
+			Offset:     uint16(off),
+		}).Execute(k.tpm); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -56,45 +56,14 @@ func issueEKCert(t *testing.T, ek *ecdsa.PublicKey) []byte {
 	return der
 }
 
-// writeNV defines index (owner authorization, the profile's read
-// attributes, no DA) with room for data and writes data into it in
-// chunks, as a manufacturer provisions an EK certificate.
-func writeNV(t *testing.T, k *TPM, index tpm2.TPMHandle, data []byte) {
+// provisionNV provisions index as a manufacturer provisions an EK
+// certificate: defined with owner authorization and the profile's read
+// attributes, data written in chunks.
+func provisionNV(t *testing.T, k *TPM, index tpm2.TPMHandle, data []byte) {
 	t.Helper()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	_, err := tpm2.NVDefineSpace{
-		AuthHandle: tpm2.TPMRHOwner,
-		PublicInfo: tpm2.New2B(tpm2.TPMSNVPublic{
-			NVIndex: index,
-			NameAlg: tpm2.TPMAlgSHA256,
-			Attributes: tpm2.TPMANV{
-				OwnerWrite: true,
-				AuthRead:   true,
-				OwnerRead:  true,
-				PPRead:     true,
-				NoDA:       true,
-				NT:         tpm2.TPMNTOrdinary,
-			},
-			DataSize: uint16(len(data)),
-		}),
-	}.Execute(k.tpm)
-	require.NoError(t, err)
-	if len(data) == 0 {
-		return
-	}
-	rp, err := tpm2.NVReadPublic{NVIndex: index}.Execute(k.tpm)
-	require.NoError(t, err)
-	for off := 0; off < len(data); off += nvChunk {
-		end := min(off+nvChunk, len(data))
-		_, err := tpm2.NVWrite{
-			AuthHandle: tpm2.TPMRHOwner,
-			NVIndex:    tpm2.NamedHandle{Handle: index, Name: rp.NVName},
-			Data:       tpm2.TPM2BMaxNVBuffer{Buffer: data[off:end]},
-			Offset:     uint16(off),
-		}.Execute(k.tpm)
-		require.NoError(t, err)
-	}
+	require.NoError(t, k.writeNV(index, data))
 }
 
 func undefineNV(t *testing.T, k *TPM, index tpm2.TPMHandle) {
@@ -116,7 +85,7 @@ func TestEKCertificate(t *testing.T) {
 
 	ek := ekPublicKey(t, k)
 	der := issueEKCert(t, ek)
-	writeNV(t, k, EKCertIndexECC, der)
+	require.NoError(t, k.SetSimulatorEKCertificate(der))
 	got, err := k.EKCertificate()
 	require.NoError(t, err)
 	require.Equal(t, der, got)
@@ -138,7 +107,7 @@ func TestEKCertificate(t *testing.T) {
 
 	t.Run("padded index", func(t *testing.T) {
 		undefineNV(t, k, EKCertIndexECC)
-		writeNV(t, k, EKCertIndexECC, append(append([]byte{}, der...), bytes.Repeat([]byte{0xff}, 1200)...))
+		provisionNV(t, k, EKCertIndexECC, append(append([]byte{}, der...), bytes.Repeat([]byte{0xff}, 1200)...))
 		got, err := k.EKCertificate()
 		require.NoError(t, err)
 		require.Equal(t, der, got)
@@ -146,22 +115,33 @@ func TestEKCertificate(t *testing.T) {
 
 	t.Run("defined but never written", func(t *testing.T) {
 		undefineNV(t, k, EKCertIndexECC)
-		writeNV(t, k, EKCertIndexECC, make([]byte, 0))
+		provisionNV(t, k, EKCertIndexECC, make([]byte, 0))
 		_, err := k.EKCertificate()
 		require.ErrorIs(t, err, ErrNoEKCertificate)
 	})
 
 	t.Run("not a certificate", func(t *testing.T) {
 		undefineNV(t, k, EKCertIndexECC)
-		writeNV(t, k, EKCertIndexECC, []byte("not DER at all"))
+		provisionNV(t, k, EKCertIndexECC, []byte("not DER at all"))
 		_, err := k.EKCertificate()
 		require.Error(t, err)
 		require.NotErrorIs(t, err, ErrNoEKCertificate)
 	})
 
+	t.Run("replaced", func(t *testing.T) {
+		require.NoError(t, k.SetSimulatorEKCertificate(der))
+		got, err := k.EKCertificate()
+		require.NoError(t, err)
+		require.Equal(t, der, got)
+		require.ErrorIs(t, k.SetSimulatorEKCertificate(nil), ErrInvalidInput)
+		require.ErrorIs(t, k.SetSimulatorEKCertificate(make([]byte, 2049)), ErrInvalidInput)
+	})
+
 	require.NoError(t, k.Close())
 	_, err = k.EKCertificate()
 	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, k.SetSimulatorEKCertificate(der), ErrClosed)
+	require.ErrorIs(t, (&TPM{kind: KindTPM}).SetSimulatorEKCertificate(der), ErrNotSimulator)
 }
 
 // FuzzTrimDER: whatever an NV index holds, trimDER returns a prefix of it
