@@ -6,6 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -22,13 +25,30 @@ import (
 // ErrAttestation is a TPM attestation that does not check out.
 var ErrAttestation = problem.New("invalid-attestation", http.StatusUnauthorized, "The TPM attestation does not verify")
 
+// ErrUntrustedTPM is an endorsement key without a certificate that chains
+// to Config.EKRoots (none sent, malformed, expired, issued by another CA,
+// or certifying another key).
+var ErrUntrustedTPM = problem.New("untrusted-tpm", http.StatusForbidden, "The TPM's endorsement key is not certified by a trusted TPM manufacturer")
+
+// Bounds on AttestationKeys.EKCertificate: a real EK certificate is
+// under 1.5 KiB, and a manufacturer's chain has one or two intermediates.
+const (
+	maxEKCertChainSize = 16 << 10
+	maxEKCertChainLen  = 4
+)
+
 // MaxPendingAttestations bounds challenges and tickets held in memory.
 const MaxPendingAttestations = 10_000
 
 // AttestationKeys are a wallet's TPM public areas (marshalled
-// TPMT_PUBLIC): endorsement key, attestation key, device key.
+// TPMT_PUBLIC): endorsement key, attestation key, device key; and the
+// EK's certificate as the TPM's manufacturer issued it (X.509 DER, read
+// from the TPM's NV index 0x01c0000a), optionally followed by the
+// intermediate CA certificates up to the manufacturer's root, all DER,
+// concatenated (what x509.ParseCertificates reads).
 type AttestationKeys struct {
 	EK, AK, Device []byte
+	EKCertificate  []byte
 }
 
 // AttestationChallenge is TPM2_MakeCredential's output for the wallet's EK
@@ -122,8 +142,11 @@ func residentSigner(pub *tpm2.TPMTPublic, restricted bool) bool {
 }
 
 // Challenge starts a TPM attestation. The EK must be a TCG ECC P-256 EK
-// (its public area the template's, its point aside) that Config.TrustEK
-// accepts; the AK a restricted, TPM-resident signing key; the device key a
+// (its public area the template's, its point aside) that the provider
+// trusts: with Config.EKRoots set, keys.EKCertificate must certify it and
+// chain to one of those roots (ErrUntrustedTPM otherwise), and
+// Config.TrustEK, if set, must accept it too; without EKRoots,
+// Config.TrustEK alone decides (ErrAttestation when it refuses). The AK a restricted, TPM-resident signing key; the device key a
 // TPM-resident P-256 signing key. The answer goes to VerifyAttestation.
 func (p *Provider) Challenge(keys AttestationKeys) (*AttestationChallenge, error) {
 	ek, err := parsePublic(keys.EK)
@@ -140,7 +163,14 @@ func (p *Provider) Challenge(keys AttestationKeys) (*AttestationChallenge, error
 	if err != nil {
 		return nil, err
 	}
-	if p.cfg.TrustEK == nil || !p.cfg.TrustEK(ekKey) {
+	if p.cfg.EKRoots != nil {
+		if err := p.checkEKCertificate(keys.EKCertificate, ekKey); err != nil {
+			return nil, err
+		}
+		if p.cfg.TrustEK != nil && !p.cfg.TrustEK(ekKey) {
+			return nil, fmt.Errorf("%w: endorsement key refused", ErrUntrustedTPM)
+		}
+	} else if p.cfg.TrustEK == nil || !p.cfg.TrustEK(ekKey) {
 		return nil, fmt.Errorf("%w: endorsement key not trusted", ErrAttestation)
 	}
 	ak, err := parsePublic(keys.AK)
@@ -191,6 +221,91 @@ func (p *Provider) Challenge(keys AttestationKeys) (*AttestationChallenge, error
 		return nil, err
 	}
 	return &AttestationChallenge{ID: id, IDObject: idObject, EncSecret: encSecret}, nil
+}
+
+// checkEKCertificate checks that chain (the EK certificate, then any
+// intermediates, concatenated DER) certifies ek and chains to
+// Config.EKRoots at Config.Now. EK certificates follow the TCG EK
+// Credential Profile rather than the Web PKI: an empty subject, the TPM's
+// manufacturer, model and firmware version as a directoryName in a
+// critical SubjectAltName (which crypto/x509 leaves unhandled, and which
+// is accepted here when it holds directoryNames only), and extended key
+// usages of their own (tcg-kp-EKCertificate), hence KeyUsages any. Any
+// other unhandled critical extension is refused.
+func (p *Provider) checkEKCertificate(chain []byte, ek *ecdsa.PublicKey) error {
+	if len(chain) == 0 {
+		return fmt.Errorf("%w: no EK certificate", ErrUntrustedTPM)
+	}
+	if len(chain) > maxEKCertChainSize {
+		return fmt.Errorf("%w: EK certificate chain too large", ErrUntrustedTPM)
+	}
+	certs, err := x509.ParseCertificates(chain)
+	if err != nil || len(certs) == 0 || len(certs) > maxEKCertChainLen {
+		return fmt.Errorf("%w: malformed EK certificate chain", ErrUntrustedTPM)
+	}
+	leaf := certs[0]
+	if pub, ok := leaf.PublicKey.(*ecdsa.PublicKey); !ok || !pub.Equal(ek) {
+		return fmt.Errorf("%w: the certificate is for another key", ErrUntrustedTPM)
+	}
+	if leaf.IsCA {
+		return fmt.Errorf("%w: the EK certificate is a CA certificate", ErrUntrustedTPM)
+	}
+	if err := acceptTCGSubjectAltName(leaf); err != nil {
+		return fmt.Errorf("%w: %w", ErrUntrustedTPM, err)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         p.cfg.EKRoots,
+		Intermediates: inter,
+		CurrentTime:   p.cfg.Now(),
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	}); err != nil {
+		return fmt.Errorf("%w: %w", ErrUntrustedTPM, err)
+	}
+	return nil
+}
+
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// acceptTCGSubjectAltName removes the SubjectAltName from c's unhandled
+// critical extensions when it is a well-formed GeneralNames made of
+// directoryNames only (the TCG profile's TPM manufacturer, model and
+// version attributes), so that x509.Verify accepts it.
+func acceptTCGSubjectAltName(c *x509.Certificate) error {
+	i := -1
+	for j, oid := range c.UnhandledCriticalExtensions {
+		if oid.Equal(oidSubjectAltName) {
+			i = j
+		}
+	}
+	if i < 0 {
+		return nil
+	}
+	for _, e := range c.Extensions {
+		if !e.Id.Equal(oidSubjectAltName) {
+			continue
+		}
+		var names []asn1.RawValue
+		rest, err := asn1.Unmarshal(e.Value, &names)
+		if err != nil || len(rest) > 0 || len(names) == 0 {
+			return fmt.Errorf("malformed SubjectAltName")
+		}
+		for _, n := range names {
+			var dn pkix.RDNSequence
+			if n.Class != asn1.ClassContextSpecific || n.Tag != 4 || !n.IsCompound {
+				return fmt.Errorf("critical SubjectAltName with other than directoryNames")
+			}
+			if rest, err := asn1.Unmarshal(n.Bytes, &dn); err != nil || len(rest) > 0 {
+				return fmt.Errorf("malformed SubjectAltName directoryName")
+			}
+		}
+		c.UnhandledCriticalExtensions = append(c.UnhandledCriticalExtensions[:i:i], c.UnhandledCriticalExtensions[i+1:]...)
+		return nil
+	}
+	return fmt.Errorf("malformed SubjectAltName")
 }
 
 // VerifyAttestation checks the wallet's answer to challenge id (once):

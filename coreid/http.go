@@ -36,11 +36,15 @@ type SourceBody struct {
 }
 
 // AttestationKeysBody is the JSON body of POST
-// /v1/enroll/attestation/challenge: marshalled TPMT_PUBLIC areas, base64.
+// /v1/enroll/attestation/challenge: marshalled TPMT_PUBLIC areas, base64;
+// and the EK's certificate (X.509 DER, then any intermediate CA
+// certificates, concatenated; base64), required when the provider has
+// TPM manufacturer roots.
 type AttestationKeysBody struct {
-	EK     []byte `json:"ek"`
-	AK     []byte `json:"ak"`
-	Device []byte `json:"device"`
+	EK            []byte `json:"ek"`
+	AK            []byte `json:"ak"`
+	Device        []byte `json:"device"`
+	EKCertificate []byte `json:"ek_certificate,omitempty"`
 }
 
 // AttestationChallengeJSON is its response.
@@ -210,7 +214,7 @@ func (p *Provider) serveAttestationChallenge(w http.ResponseWriter, r *http.Requ
 		problem.Write(w, r, err)
 		return
 	}
-	ch, err := p.Challenge(AttestationKeys{EK: body.EK, AK: body.AK, Device: body.Device})
+	ch, err := p.Challenge(AttestationKeys{EK: body.EK, AK: body.AK, Device: body.Device, EKCertificate: body.EKCertificate})
 	if err != nil {
 		problem.Write(w, r, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -90,8 +91,14 @@ type Config struct {
 	RootKey jwk.Key
 	// TrustEK decides whether a TPM endorsement key is a genuine TPM's
 	// (an allowlist, or a check of its EK certificate done by the
-	// caller); nil trusts none, so no attestation succeeds.
+	// caller); nil trusts none, so no attestation succeeds. With EKRoots
+	// set it is an additional check (a denylist, say), after the
+	// certificate's.
 	TrustEK func(*ecdsa.PublicKey) bool
+	// EKRoots, when set, are the TPM manufacturers' root CAs: an
+	// attestation must carry the EK's certificate, chaining to one of
+	// them, or it is refused (ErrUntrustedTPM).
+	EKRoots *x509.CertPool
 	// UnattestedMaxGrade, when non-zero, caps the grade of an enrollment
 	// without a TPM attestation ticket (a software keystore, or a TPM the
 	// provider could not check): zk.GradeSubstantial in a deployment that

@@ -40,6 +40,7 @@ type serveConfig struct {
 	RateLimit  string `yaml:"rate_limit"`
 	GovKeys    string `yaml:"governance_keys"`
 	GovThresh  string `yaml:"governance_threshold"`
+	TPMEKRoots string `yaml:"tpm_ek_roots"`
 	// Federations are set in the file only: identity providers this
 	// provider runs logins at for federation enrollment.
 	Federations []server.Federation `yaml:"federations"`
@@ -67,6 +68,7 @@ func serveSettings(c *serveConfig) []struct {
 		{"governance-keys", "MUSTARD_GOVERNANCE_KEYS", "", "file with the trust framework's governance public keys (a JWK set): serve only a framework a threshold of them signed", &c.GovKeys},
 		{"governance-threshold", "MUSTARD_GOVERNANCE_THRESHOLD", "1", "how many distinct governance keys must sign the framework", &c.GovThresh},
 		{"rate-limit", "MUSTARD_RATE_LIMIT", "1000", "requests per second per client address (bursts of twice that); 0 turns the limit off", &c.RateLimit},
+		{"tpm-ek-roots", "MUSTARD_TPM_EK_ROOTS", "", "PEM file of the TPM manufacturers' root CAs: TPM attestations need an EK certificate chaining to one of them (even in a development framework)", &c.TPMEKRoots},
 	}
 }
 
@@ -81,7 +83,7 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&fromFile); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("config file %s: %v (settings: data, database, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, federations)", file, oneLine(err))
+			return fmt.Errorf("config file %s: %v (settings: data, database, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, rate_limit, governance_keys, governance_threshold, tpm_ek_roots, federations)", file, oneLine(err))
 		}
 	}
 	c.Federations = fromFile.Federations
@@ -140,9 +142,9 @@ func newServeCmd() *cobra.Command {
 Each setting comes from, in order of precedence: its flag, its MUSTARD_*
 environment variable (MUSTARD_DATA, MUSTARD_DATABASE, MUSTARD_ADDR, MUSTARD_PUBLIC_URL,
 MUSTARD_TLS_CERT, MUSTARD_TLS_KEY, MUSTARD_ACME_DOMAIN, MUSTARD_LOG_FORMAT,
-MUSTARD_LOG_LEVEL, MUSTARD_RATE_LIMIT, MUSTARD_DATABASE), the YAML file given
+MUSTARD_LOG_LEVEL, MUSTARD_RATE_LIMIT, MUSTARD_TPM_EK_ROOTS), the YAML file given
 with --config (keys data, database, addr, public_url, tls_cert, tls_key,
-acme_domain, log_format, log_level, rate_limit), its
+acme_domain, log_format, log_level, rate_limit, tpm_ek_roots), its
 default. Federation identity providers (issuer, client_id, client_secret)
 are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPHRASE.`,
 		Args: cobra.NoArgs,
@@ -197,7 +199,7 @@ are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPH
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = scheme + "://" + ln.Addr().String()
 			}
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit(), Governance: gov})
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit(), Governance: gov, EKRoots: cfg.TPMEKRoots})
 			if err != nil {
 				return err
 			}

@@ -36,6 +36,11 @@
 // empty authValue and noDA set: it proves "this TPM", not "this user",
 // and any process that can open the TPM can sign with it.
 //
+// EKCertificate reads the ECC endorsement key's certificate, which the
+// TPM's manufacturer provisions in NV (TCG EK Credential Profile, index
+// 0x01c0000a), for a provider to check the EK against the manufacturer's
+// root at enrollment. The keystore does not check it itself.
+//
 // # Against whom
 //
 //   - Someone who copies a TPM blob (a stolen disk, a leaked backup)

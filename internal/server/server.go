@@ -14,6 +14,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -79,6 +80,10 @@ type Options struct {
 	// AdminToken is the bearer token of the issuer's status API; empty
 	// means MUSTARD_ADMIN_TOKEN, and failing that the API is disabled.
 	AdminToken string
+	// EKRoots is a PEM file of the TPM manufacturers' root CAs: when
+	// set, a TPM attestation needs an EK certificate chaining to one of
+	// them, in every framework (development ones included).
+	EKRoots string
 }
 
 // Federation is this provider's client registration at a federation's
@@ -181,6 +186,13 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 
 func (s *Server) open(ctx context.Context, opts Options) error {
 	s.BaseURL = strings.TrimRight(cmp.Or(opts.PublicURL, "http://127.0.0.1:8080"), "/")
+	ekRoots, nRoots, err := loadEKRoots(opts.EKRoots)
+	if err != nil {
+		return err
+	}
+	if ekRoots != nil {
+		opts.Progress(fmt.Sprintf("TPM endorsement keys need a certificate from one of the %d manufacturer roots in %s", nRoots, opts.EKRoots))
+	}
 	pass, err := passphrase(opts)
 	if err != nil {
 		return err
@@ -230,7 +242,8 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		// Without a TPM attestation an enrollment is at most substantial:
 		// a core secret in software can be copied.
 		UnattestedMaxGrade: zk.GradeSubstantial,
-		TrustEK:            trustEK(s.Framework, opts.Progress),
+		TrustEK:            trustEK(s.Framework, ekRoots, opts.Progress),
+		EKRoots:            ekRoots,
 	}, s.Store); err != nil {
 		return err
 	}
@@ -287,13 +300,14 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// trustEK decides which TPM endorsement keys count as genuine TPMs. A
-// development framework accepts any (the TPM simulator has no endorsement
-// certificate); otherwise none yet: checking EK certificates against the
-// TPM manufacturers' roots is not built, so enrollments there stay at
-// most substantial (docs/threat-model.md).
-func trustEK(fw *trust.Document, progress zk.Progress) func(*ecdsa.PublicKey) bool {
-	if fw.ID != "urn:mustard:framework:development" {
+// trustEK decides which TPM endorsement keys count as genuine TPMs
+// beside their certificates. With manufacturer roots (Options.EKRoots)
+// the certificate alone decides. Without, a development framework
+// accepts any EK (the TPM simulator has no endorsement certificate) and
+// any other none, so that enrollments there stay at most substantial
+// (docs/threat-model.md).
+func trustEK(fw *trust.Document, roots *x509.CertPool, progress zk.Progress) func(*ecdsa.PublicKey) bool {
+	if roots != nil || fw.ID != "urn:mustard:framework:development" {
 		return nil
 	}
 	progress("development framework: any TPM endorsement key is trusted (simulators have no EK certificate)")
