@@ -28,23 +28,9 @@ const (
 // iat within IDTokenSkew ahead and IDTokenMaxAge behind, and a nonce equal
 // to the provider-issued one (which the caller then consumes once).
 func verifyIDToken(ctx context.Context, fw *trust.Document, keysOf sourceKeys, clientIDs map[string]string, raw, nonce string, now time.Time) (*Source, error) {
-	if len(raw) == 0 || len(raw) > MaxSourceSize {
-		return nil, ErrSource
-	}
-	msg, err := jws.ParseString(raw)
-	if err != nil || len(msg.Signatures()) != 1 {
-		return nil, ErrSource
-	}
-	if !slices.Contains(allowedAlgs, msg.Signatures()[0].ProtectedHeaders().Algorithm()) {
-		return nil, ErrSignature
-	}
-	unverified, err := jwt.ParseString(raw, jwt.WithVerify(false), jwt.WithValidate(false))
+	src, err := jwtSource(fw, raw, trust.FormatOIDC)
 	if err != nil {
-		return nil, ErrSource
-	}
-	src, err := fw.Source(unverified.Issuer())
-	if err != nil || !src.Accepts(trust.FormatOIDC) {
-		return nil, ErrUnknownIssuer
+		return nil, err
 	}
 	clientID := clientIDs[src.ID]
 	if clientID == "" {

@@ -101,7 +101,10 @@ func parsedSourceKeys(fw *trust.Document) (sourceKeys, error) {
 	}, nil
 }
 
-func verifyJWTVC(ctx context.Context, fw *trust.Document, keysOf sourceKeys, raw string, now time.Time) (*Source, error) {
+// jwtSource checks a compact JWT's shape (one signature, an allowed
+// asymmetric algorithm) and finds the accredited source its unverified
+// "iss" names, for format: only to pick the keys that then verify it.
+func jwtSource(fw *trust.Document, raw, format string) (*trust.Source, error) {
 	if len(raw) == 0 || len(raw) > MaxSourceSize {
 		return nil, ErrSource
 	}
@@ -118,8 +121,16 @@ func verifyJWTVC(ctx context.Context, fw *trust.Document, keysOf sourceKeys, raw
 		return nil, ErrSource
 	}
 	src, err := fw.Source(unverified.Issuer())
-	if err != nil || !src.Accepts(trust.FormatJWTVC) {
+	if err != nil || !src.Accepts(format) {
 		return nil, ErrUnknownIssuer
+	}
+	return src, nil
+}
+
+func verifyJWTVC(ctx context.Context, fw *trust.Document, keysOf sourceKeys, raw string, now time.Time) (*Source, error) {
+	src, err := jwtSource(fw, raw, trust.FormatJWTVC)
+	if err != nil {
+		return nil, err
 	}
 	keys, err := keysOf(src)
 	if err != nil {
