@@ -248,7 +248,7 @@ func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Ke
 	if err != nil {
 		return nil, err
 	}
-	visible, disclosable := Claims(st)
+	visible, disclosable := persona.Claims(st)
 	visible["persona_proof_vk"] = st.VK
 	ref := i.StatusRef(idx)
 	if format != FormatSDJWT {
@@ -272,65 +272,4 @@ func (i *Issuer) issue(ctx context.Context, st *persona.Statement, holder jwk.Ke
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
 	return &Issued{Credential: cred, Format: format, StatusIndex: idx, Status: ref, Pseudonym: zk.Hex(pub.Pseudonym), Expiry: exp}, nil
-}
-
-// Claims turns a verified statement into persona credential claims: the
-// always-visible ones (scope, pseudonym, grade, predicates) and the ones the
-// holder may choose to show (age_over_NN, disclosed attributes).
-func Claims(st *persona.Statement) (visible, disclosable map[string]any) {
-	pub := &st.Public
-	visible = map[string]any{
-		"scope":     st.Scope,
-		"pseudonym": zk.Hex(pub.Pseudonym),
-		"grade":     zk.GradeName(pub.MinGrade),
-	}
-	disclosable = map[string]any{}
-	var preds []map[string]any
-	birth, _ := zk.AttrByName("birth_date")
-	for _, q := range pub.Predicates {
-		if q.Op == persona.OpNone {
-			continue
-		}
-		name := persona.AttrName(q.Slot)
-		preds = append(preds, map[string]any{"attr": name, "op": q.Op.String(), "value": describe(q.Slot, q.Value)})
-		if q.Slot == persona.SlotOf(birth.Index) && q.Op == persona.OpLe {
-			if cutoff, ok := zk.Int64Of(q.Value); ok {
-				// birth_date <= cutoff proves age >= N whenever the cutoff is
-				// on or before the date N years before the proof's time.
-				for _, age := range []int{13, 16, 18, 21, 65} {
-					if cutoff <= zk.Days(time.Unix(pub.Now, 0).UTC().AddDate(-age, 0, 0)) {
-						disclosable[fmt.Sprintf("age_over_%d", age)] = true
-					}
-				}
-			}
-		}
-	}
-	if preds != nil {
-		visible["predicates"] = preds
-	}
-	for _, d := range pub.Disclosures {
-		if d.Slot == persona.NoAttr {
-			continue
-		}
-		disclosable[persona.AttrName(d.Slot)] = describe(d.Slot, d.Value)
-	}
-	return visible, disclosable
-}
-
-// describe renders an attribute value for a credential: dates as
-// YYYY-MM-DD, countries and integers as numbers, hashed strings as hex.
-func describe(slot int, v fr.Element) any {
-	for _, a := range zk.Schema {
-		if persona.SlotOf(a.Index) != slot {
-			continue
-		}
-		n, ok := zk.Int64Of(v)
-		switch {
-		case a.Kind == zk.KindDate && ok:
-			return time.Unix(n*86400, 0).UTC().Format(time.DateOnly)
-		case (a.Kind == zk.KindCountry || a.Kind == zk.KindInt) && ok:
-			return n
-		}
-	}
-	return zk.Hex(v)
 }

@@ -3,11 +3,9 @@ package verifier
 import (
 	"context"
 	"crypto/subtle"
-	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/mustard-id/mustard/circuits/persona"
@@ -150,51 +148,11 @@ func present(v any) bool {
 }
 
 // proofClaims names what a verified statement proves, as the persona
-// credential would: scope, pseudonym, grade, predicates, age_over_NN for
-// a birth-date bound, disclosed attributes.
+// credential would: every claim, visible or disclosable.
 func proofClaims(st *persona.Statement) map[string]any {
-	pub := &st.Public
-	out := map[string]any{"scope": st.Scope, "pseudonym": zk.Hex(pub.Pseudonym), "grade": zk.GradeName(pub.MinGrade)}
-	var preds []any
-	birth, _ := zk.AttrByName("birth_date")
-	for _, q := range pub.Predicates {
-		if q.Op == persona.OpNone {
-			continue
-		}
-		preds = append(preds, map[string]any{"attr": persona.AttrName(q.Slot), "op": q.Op.String(), "value": describe(q.Slot, q.Value)})
-		if q.Slot == persona.SlotOf(birth.Index) && q.Op == persona.OpLe {
-			if cutoff, ok := zk.Int64Of(q.Value); ok {
-				for _, age := range []int{13, 16, 18, 21, 65} {
-					if cutoff <= zk.Days(time.Unix(pub.Now, 0).UTC().AddDate(-age, 0, 0)) {
-						out[fmt.Sprintf("age_over_%d", age)] = true
-					}
-				}
-			}
-		}
-	}
-	if preds != nil {
-		out["predicates"] = preds
-	}
-	for _, d := range pub.Disclosures {
-		if d.Slot != persona.NoAttr {
-			out[persona.AttrName(d.Slot)] = describe(d.Slot, d.Value)
-		}
+	out, disclosable := persona.Claims(st)
+	for k, v := range disclosable {
+		out[k] = v
 	}
 	return out
-}
-
-func describe(slot int, v fr.Element) any {
-	for _, a := range zk.Schema {
-		if persona.SlotOf(a.Index) != slot {
-			continue
-		}
-		n, ok := zk.Int64Of(v)
-		switch {
-		case a.Kind == zk.KindDate && ok:
-			return time.Unix(n*86400, 0).UTC().Format(time.DateOnly)
-		case (a.Kind == zk.KindCountry || a.Kind == zk.KindInt) && ok:
-			return n
-		}
-	}
-	return zk.Hex(v)
 }
