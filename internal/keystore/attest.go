@@ -18,33 +18,7 @@ const akLabel = "mustard/keystore/attestation-key/v1"
 // restricted, it signs only what the TPM itself generated (attestation
 // structures beginning with TPM_GENERATED_VALUE), never an outside digest
 // made to look like one.
-var akTemplate = func() tpm2.TPMTPublic {
-	unique := sha256.Sum256([]byte(akLabel))
-	return tpm2.TPMTPublic{
-		Type:    tpm2.TPMAlgECC,
-		NameAlg: tpm2.TPMAlgSHA256,
-		ObjectAttributes: tpm2.TPMAObject{
-			FixedTPM:            true,
-			FixedParent:         true,
-			SensitiveDataOrigin: true,
-			UserWithAuth:        true,
-			NoDA:                true,
-			Restricted:          true,
-			SignEncrypt:         true,
-		},
-		Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgECC, &tpm2.TPMSECCParms{
-			CurveID: tpm2.TPMECCNistP256,
-			Scheme: tpm2.TPMTECCScheme{
-				Scheme:  tpm2.TPMAlgECDSA,
-				Details: tpm2.NewTPMUAsymScheme(tpm2.TPMAlgECDSA, &tpm2.TPMSSigSchemeECDSA{HashAlg: tpm2.TPMAlgSHA256}),
-			},
-		}),
-		Unique: tpm2.NewTPMUPublicID(tpm2.TPMAlgECC, &tpm2.TPMSECCPoint{
-			X: tpm2.TPM2BECCParameter{Buffer: unique[:]},
-			Y: tpm2.TPM2BECCParameter{Buffer: make([]byte, 32)},
-		}),
-	}
-}()
+var akTemplate = p256SigningTemplate(akLabel, true)
 
 // AttestationKeys are the public areas (marshalled TPMT_PUBLIC) a
 // provider needs to check that the device key lives in a TPM: the

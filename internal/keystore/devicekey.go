@@ -23,8 +23,13 @@ const deviceKeyLabel = "mustard/keystore/device-key/v1"
 // verifier's nonce), and has an empty authValue with noDA set: it is a
 // device credential, usable by whoever can use the TPM, not a user
 // credential.
-var deviceKeyTemplate = func() tpm2.TPMTPublic {
-	unique := sha256.Sum256([]byte(deviceKeyLabel))
+var deviceKeyTemplate = p256SigningTemplate(deviceKeyLabel, false)
+
+// p256SigningTemplate is the public area of a P-256 ECDSA-SHA256 signing
+// primary that never leaves the TPM, with an empty authValue and noDA,
+// made unique to label; restricted keys sign only TPM-generated structures.
+func p256SigningTemplate(label string, restricted bool) tpm2.TPMTPublic {
+	unique := sha256.Sum256([]byte(label))
 	return tpm2.TPMTPublic{
 		Type:    tpm2.TPMAlgECC,
 		NameAlg: tpm2.TPMAlgSHA256,
@@ -34,6 +39,7 @@ var deviceKeyTemplate = func() tpm2.TPMTPublic {
 			SensitiveDataOrigin: true,
 			UserWithAuth:        true,
 			NoDA:                true,
+			Restricted:          restricted,
 			SignEncrypt:         true,
 		},
 		Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgECC, &tpm2.TPMSECCParms{
@@ -50,7 +56,7 @@ var deviceKeyTemplate = func() tpm2.TPMTPublic {
 			Y: tpm2.TPM2BECCParameter{Buffer: make([]byte, 32)},
 		}),
 	}
-}()
+}
 
 // deviceKey is the loaded device key.
 type deviceKey struct {
