@@ -36,28 +36,32 @@ func newMetrics(s *Server) *metrics {
 	m.inflight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "mustard_http_requests_in_flight", Help: "HTTP requests being served."})
 	m.reg.MustRegister(m.requests, m.latency, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// Store and log sizes, read at scrape time.
-	for _, table := range []string{"identities", "revocations", "issuances", "nonces"} {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "mustard_store_rows", Help: "Rows per store table.", ConstLabels: prometheus.Labels{"table": table},
-		}, func() float64 {
-			c, err := s.Store.Counts(context.Background())
-			if err != nil {
-				return -1
-			}
-			return float64(c[table])
-		}))
-	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "mustard_log_entries", Help: "Entries in the transparency log.",
-	}, func() float64 {
-		n, err := s.Log.Size(context.Background())
-		if err != nil {
-			return -1
-		}
-		return float64(n)
-	}))
+	// Store and log sizes, read once per scrape.
+	m.reg.MustRegister(&sizes{s: s})
 	return m
+}
+
+// sizes collects the store's row counts (one Counts query per scrape)
+// and the transparency log's size.
+type sizes struct{ s *Server }
+
+var (
+	rowsDesc = prometheus.NewDesc("mustard_store_rows", "Rows per store table.", []string{"table"}, nil)
+	logDesc  = prometheus.NewDesc("mustard_log_entries", "Entries in the transparency log.", nil, nil)
+)
+
+func (c *sizes) Describe(ch chan<- *prometheus.Desc) { ch <- rowsDesc; ch <- logDesc }
+
+func (c *sizes) Collect(ch chan<- prometheus.Metric) {
+	ctx := context.Background()
+	if counts, err := c.s.Store.Counts(ctx); err == nil {
+		for _, table := range []string{"identities", "revocations", "issuances", "nonces"} {
+			ch <- prometheus.MustNewConstMetric(rowsDesc, prometheus.GaugeValue, float64(counts[table]), table)
+		}
+	}
+	if n, err := c.s.Log.Size(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(logDesc, prometheus.GaugeValue, float64(n))
+	}
 }
 
 func (m *metrics) handler() http.Handler {
