@@ -457,18 +457,19 @@ func (p *Provider) serveDecision(w http.ResponseWriter, r *http.Request) {
 		p.f.WriteAuthorizeError(ctx, w, ar, err)
 		return
 	}
-	if err := p.cfg.Backend.RecordConsent(ctx, l.ClientID, l.Result.Subject, mustManifest(ctx, p, l.ClientID), strings.Join(l.Claims, " "), now); err != nil {
+	if err := p.cfg.Backend.RecordConsent(ctx, l.ClientID, l.Result.Subject, manifestHash(ar.GetClient()), strings.Join(l.Claims, " "), now); err != nil {
 		slog.ErrorContext(ctx, "oidc: record consent", "error", err)
 	}
 	p.f.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
 
-func mustManifest(ctx context.Context, p *Provider, clientID string) string {
-	c, err := p.client(ctx, clientID)
-	if err != nil {
-		return ""
+// manifestHash is the hash of the client's trust manifest, recorded with
+// the consent to it.
+func manifestHash(c fosite.Client) string {
+	if mc, ok := c.(*Client); ok {
+		return mc.Manifest.Hash()
 	}
-	return c.Manifest.Hash()
+	return ""
 }
 
 // serveLogout is RP-initiated logout 1.0. Mustard keeps no sign-in session

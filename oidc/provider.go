@@ -473,5 +473,3 @@ func gradeOf(acrValuesParam string) (string, error) {
 	}
 	return "", fosite.ErrInvalidRequest.WithHint("acr_values names no eIDAS level of assurance this OP knows.")
 }
-
-var _ = verifier.RequestType

@@ -228,14 +228,19 @@ func TestTokenRefusals(t *testing.T) {
 			t.Fatalf("%d %v", st, out)
 		}
 	})
-	t.Run("unknown client", func(t *testing.T) {
+	t.Run("wrong client secret, unknown client", func(t *testing.T) {
 		c, v := code()
-		bad := *shop
-		conf := *shop.conf
-		conf.ClientSecret = "wrong"
-		bad.conf = &conf
-		if st, out := exchange(t, o, &bad, c, v); st != 401 || out["error"] != "invalid_client" {
-			t.Fatalf("%d %v", st, out)
+		for _, mut := range []func(*oauth2.Config){
+			func(conf *oauth2.Config) { conf.ClientSecret = "wrong" },
+			func(conf *oauth2.Config) { conf.ClientID = "mc_nobody" },
+		} {
+			bad := *shop
+			conf := *shop.conf
+			mut(&conf)
+			bad.conf = &conf
+			if st, out := exchange(t, o, &bad, c, v); st != 401 || out["error"] != "invalid_client" {
+				t.Fatalf("%d %v", st, out)
+			}
 		}
 	})
 }
