@@ -238,8 +238,8 @@ func (s *Service) Register(ctx context.Context, id string, m Manifest) error {
 	if _, ok := s.groups[id]; ok {
 		return ErrExists
 	}
-	if _, err := s.cfg.DB.ExecContext(ctx, `INSERT INTO community_groups(id, manifest, created_at) VALUES(?, ?, ?)`, id, b, s.cfg.Now().Unix()); err != nil {
-		return ErrExists
+	if err := insertOnce(ctx, s.cfg.DB, ErrExists, `INSERT INTO community_groups(id, manifest, created_at) VALUES(?, ?, ?) ON CONFLICT DO NOTHING`, id, b, s.cfg.Now().Unix()); err != nil {
+		return err
 	}
 	g := &group{id: id, manifest: m, tree: zk.NewTree(circuit.Depth)}
 	g.roots = []fr.Element{g.tree.Root()}
@@ -340,8 +340,8 @@ func (s *Service) AddMember(ctx context.Context, id string, j Join) (*Joined, er
 		return nil, ErrFull
 	}
 	lb := leaf.Bytes()
-	if _, err := s.cfg.DB.ExecContext(ctx, `INSERT INTO community_members(gid, idx, pseudonym, leaf, token_hash) VALUES(?, ?, ?, ?, ?)`, id, idx, v.Pseudonym, lb[:], th[:]); err != nil {
-		return nil, ErrAlreadyJoined
+	if err := insertOnce(ctx, s.cfg.DB, ErrAlreadyJoined, `INSERT INTO community_members(gid, idx, pseudonym, leaf, token_hash) VALUES(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, id, idx, v.Pseudonym, lb[:], th[:]); err != nil {
+		return nil, err
 	}
 	if _, err := g.tree.Append(leaf); err != nil {
 		return nil, err
@@ -428,10 +428,19 @@ func (s *Service) Say(ctx context.Context, id string, st Statement) error {
 	if err := s.cfg.Keys.Verify(proof, circuit.PublicAssignment(pub)); err != nil {
 		return ErrStatement
 	}
-	_, err = s.cfg.DB.ExecContext(ctx, `INSERT INTO community_statements(gid, topic, nullifier, message, root, proof, created_at) VALUES(?, ?, ?, ?, ?, ?, ?)`,
+	return insertOnce(ctx, s.cfg.DB, ErrNullifier, `INSERT INTO community_statements(gid, topic, nullifier, message, root, proof, created_at) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		id, st.Topic, st.Nullifier, st.Message, st.Root, proof, s.cfg.Now().Unix())
+}
+
+// insertOnce runs an INSERT … ON CONFLICT DO NOTHING: a row that exists
+// already is conflict, any other failure is the database's.
+func insertOnce(ctx context.Context, db *sql.DB, conflict error, query string, args ...any) error {
+	res, err := db.ExecContext(ctx, query, args...)
 	if err != nil {
-		return ErrNullifier
+		return fmt.Errorf("community: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return conflict
 	}
 	return nil
 }

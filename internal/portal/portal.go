@@ -151,8 +151,7 @@ func (p *Portal) callback(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// Finish is what the callback does, for callers that hold the redirect
-// themselves.
+// finish exchanges the callback's code and verifies the ID token.
 func (p *Portal) finish(r *http.Request) (*Result, error) {
 	cookie := func(n string) string {
 		c, err := r.Cookie("portal_" + n)
