@@ -233,6 +233,18 @@ func (p *Provider) Challenge(keys AttestationKeys) (*AttestationChallenge, error
 // usages of their own (tcg-kp-EKCertificate), hence KeyUsages any. Any
 // other unhandled critical extension is refused.
 func (p *Provider) checkEKCertificate(chain []byte, ek *ecdsa.PublicKey) error {
+	return VerifyEKCertificate(chain, ek, p.cfg.EKRoots, p.cfg.Now())
+}
+
+// VerifyEKCertificate checks that chain (an EK certificate, then any
+// intermediates, concatenated DER) certifies ek and chains to roots at
+// now, under the TCG profile's rules (see Provider.Challenge); every
+// failure wraps ErrUntrustedTPM. A wallet sending its core secret to
+// another TPM checks the receiver's EK with it.
+func VerifyEKCertificate(chain []byte, ek *ecdsa.PublicKey, roots *x509.CertPool, now time.Time) error {
+	if roots == nil {
+		return fmt.Errorf("%w: no TPM manufacturer roots", ErrUntrustedTPM)
+	}
 	if len(chain) == 0 {
 		return fmt.Errorf("%w: no EK certificate", ErrUntrustedTPM)
 	}
@@ -258,9 +270,9 @@ func (p *Provider) checkEKCertificate(chain []byte, ek *ecdsa.PublicKey) error {
 		inter.AddCert(c)
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{
-		Roots:         p.cfg.EKRoots,
+		Roots:         roots,
 		Intermediates: inter,
-		CurrentTime:   p.cfg.Now(),
+		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	}); err != nil {
 		return fmt.Errorf("%w: %w", ErrUntrustedTPM, err)

@@ -326,6 +326,12 @@ func Recover(shares []*SealedShare, key *GuardianKey) (secret []byte, kit *Recov
 // RestoreStore creates a wallet in dir around a recovered (or transferred)
 // core secret, sealed by sealer under pin, with the kit's core credential.
 func RestoreStore(dir string, sealer keystore.Sealer, pin, secret []byte, kit *RecoveryKit, check string, meta Meta) (*Store, error) {
+	return restoreStore(dir, sealer, pin, secret, nil, kit, check, meta)
+}
+
+// restoreStore is RestoreStore with the secret already sealed when
+// sealed is not nil.
+func restoreStore(dir string, sealer keystore.Sealer, pin, secret, sealed []byte, kit *RecoveryKit, check string, meta Meta) (*Store, error) {
 	if _, err := os.Stat(filepath.Join(dir, metaFile)); err == nil {
 		return nil, ErrWalletExists
 	}
@@ -340,7 +346,7 @@ func RestoreStore(dir string, sealer keystore.Sealer, pin, secret []byte, kit *R
 		meta.Server, meta.Issuer, meta.Governance = kit.Server, kit.Issuer, kit.Governance
 		meta.Grade, meta.CoreExpiry, meta.Enrolled, meta.Check = kit.Grade, kit.CoreExpiry, kit.Enrolled, check
 	}
-	st, err := initStore(dir, sealer, pin, meta, secret)
+	st, err := initStoreSealed(dir, sealer, pin, meta, secret, sealed)
 	if err != nil {
 		return nil, err
 	}

@@ -141,6 +141,13 @@ func InitStore(dir string, sealer keystore.Sealer, pin []byte, meta Meta) (*Stor
 
 // initStore creates a wallet in dir around a given core secret.
 func initStore(dir string, sealer keystore.Sealer, pin []byte, meta Meta, secret []byte) (*Store, error) {
+	return initStoreSealed(dir, sealer, pin, meta, secret, nil)
+}
+
+// initStoreSealed is initStore with the secret already sealed by sealer
+// under pin when sealed is not nil (a TPM imported it). A sealer that
+// can seal duplicably does so.
+func initStoreSealed(dir string, sealer keystore.Sealer, pin []byte, meta Meta, secret, sealed []byte) (*Store, error) {
 	if _, err := os.Stat(filepath.Join(dir, metaFile)); err == nil {
 		return nil, ErrWalletExists
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -149,9 +156,11 @@ func initStore(dir string, sealer keystore.Sealer, pin []byte, meta Meta, secret
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("persona: create wallet directory: %w", err)
 	}
-	sealed, err := sealer.Seal(secret, pin)
-	if err != nil {
-		return nil, fmt.Errorf("persona: seal core secret: %w", err)
+	if sealed == nil {
+		var err error
+		if sealed, err = sealDuplicable(sealer, secret, pin); err != nil {
+			return nil, fmt.Errorf("persona: seal core secret: %w", err)
+		}
 	}
 	meta.Version = StoreVersion
 	meta.Keystore = sealer.Kind()

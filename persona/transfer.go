@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -100,13 +102,36 @@ type TransferPayload struct {
 	Check  string            `json:"check"`
 	Kit    RecoveryKit       `json:"kit"`
 	Files  map[string][]byte `json:"files"` // personas/…, audit/…
-	// TPMImport, when the receiver offered its TPM's storage key, is the
-	// core secret wrapped for that key, and Secret is empty.
+	// TPMImport, when the receiver offered its TPM's storage key and the
+	// sender holds the secret in software, is the core secret wrapped for
+	// that key, and Secret is empty.
 	TPMImport *TPMImport `json:"tpm_import,omitempty"`
+	// Duplicate, when both ends have a TPM, is the sealed core secret
+	// duplicated by the sender's TPM for the receiver's storage key
+	// (TPM2_Duplicate), and Secret is empty.
+	Duplicate *keystore.Duplicated `json:"tpm_duplicate,omitempty"`
+	// Sealed is, on the receiver, the core secret as the receiving TPM
+	// imported it: a keystore blob under the new PIN. It never travels.
+	Sealed []byte `json:"-"`
 }
 
-// TransferPayload gathers what a transfer sends.
+// TransferPayload gathers what a transfer sends, the core secret
+// unsealed.
 func (u *Unlocked) TransferPayload(pin []byte) (*TransferPayload, error) {
+	p, err := u.TransferFiles()
+	if err != nil {
+		return nil, err
+	}
+	if p.Secret, err = u.coreSecret(pin); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// TransferFiles gathers what a transfer sends except the core secret:
+// the recovery kit, the personas and the audit trail, all still
+// encrypted under the storage key.
+func (u *Unlocked) TransferFiles() (*TransferPayload, error) {
 	kb, err := u.kit()
 	if err != nil {
 		return nil, err
@@ -128,9 +153,6 @@ func (u *Unlocked) TransferPayload(pin []byte) (*TransferPayload, error) {
 			p.Files[d+"/"+n] = b
 		}
 	}
-	if p.Secret, err = u.coreSecret(pin); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 
@@ -138,13 +160,16 @@ func (u *Unlocked) TransferPayload(pin []byte) (*TransferPayload, error) {
 const maxTransferMessage = 32 << 20
 
 type transferMsg struct {
-	V   int    `json:"v,omitempty"`
-	Pub []byte `json:"pub,omitempty"`
-	TPM []byte `json:"tpm,omitempty"` // the receiver's TPM storage key (TPMT_PUBLIC)
-	MAC []byte `json:"mac,omitempty"`
-	Box []byte `json:"box,omitempty"`
-	OK  bool   `json:"ok,omitempty"`
-	Err string `json:"err,omitempty"`
+	V   int                    `json:"v,omitempty"`
+	Pub []byte                 `json:"pub,omitempty"`
+	TPM []byte                 `json:"tpm,omitempty"`       // the receiver's TPM storage key (TPMT_PUBLIC)
+	Att *ReceiverAttestation   `json:"att,omitempty"`       // and its TPM's EK and AK
+	Chl *receiverChallenge     `json:"challenge,omitempty"` // the sender's credential challenge
+	Crt *receiverCertification `json:"cert,omitempty"`      // the receiver's answer
+	MAC []byte                 `json:"mac,omitempty"`
+	Box []byte                 `json:"box,omitempty"`
+	OK  bool                   `json:"ok,omitempty"`
+	Err string                 `json:"err,omitempty"`
 }
 
 func writeMsg(w io.Writer, m transferMsg) error {
@@ -185,12 +210,12 @@ func readMsg(r io.Reader) (transferMsg, error) {
 
 // transferKeys are the session's keys.
 type transferKeys struct {
-	transcript []byte
-	kR, kS, kE []byte
-	SAS        string
+	transcript     []byte
+	kR, kS, kE, kA []byte // kA: the TPM transfer authorization
+	SAS            string
 }
 
-func deriveTransfer(code string, priv *ecdh.PrivateKey, peer []byte, pubR, pubS, tpmKey []byte) (*transferKeys, error) {
+func deriveTransfer(code string, priv *ecdh.PrivateKey, peer []byte, pubR, pubS, tpmKey []byte, att *ReceiverAttestation) (*transferKeys, error) {
 	pk, err := ecdh.X25519().NewPublicKey(peer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad public key", ErrTransfer)
@@ -210,11 +235,14 @@ func deriveTransfer(code string, priv *ecdh.PrivateKey, peer []byte, pubR, pubS,
 	// attacker in the middle cannot swap in its own.
 	tk := sha256.Sum256(tpmKey)
 	t := append(append(append([]byte("mustard/transfer/v1|"), pubR...), pubS...), tk[:]...)
+	if att != nil {
+		t = append(t, att.digest()...)
+	}
 	k := &transferKeys{transcript: t}
 	for _, x := range []struct {
 		label string
 		out   *[]byte
-	}{{"confirm-receiver", &k.kR}, {"confirm-sender", &k.kS}, {"encrypt", &k.kE}} {
+	}{{"confirm-receiver", &k.kR}, {"confirm-sender", &k.kS}, {"encrypt", &k.kE}, {"tpm-auth", &k.kA}} {
 		if *x.out, err = hkdf.Expand(sha256.New, prk, x.label+"|"+string(t), 32); err != nil {
 			return nil, err
 		}
@@ -238,6 +266,36 @@ func mac(key, msg []byte) []byte {
 type SendResult struct {
 	// TPM is true when the secret was wrapped for the receiver's TPM.
 	TPM bool
+	// Duplicated is true when this TPM duplicated the secret for the
+	// receiver's (TPM2_Duplicate): it was never in clear on the way.
+	Duplicated bool
+	// Attested is true when the receiver's storage key was proven to be
+	// a genuine TPM's.
+	Attested bool
+}
+
+// SendOptions tune the sender's side of a transfer.
+type SendOptions struct {
+	// SAS is called with the short authentication string before anything
+	// secret is sent; an error from it aborts the transfer.
+	SAS func(string) error
+	// Secret returns the core secret in clear, when the payload does not
+	// hold it and it is needed: for a receiver without a TPM, or when
+	// Duplicate is nil.
+	Secret func() ([]byte, error)
+	// Duplicate, if set, is this device's TPM duplicating the sealed
+	// secret for a receiver's storage key under the transfer
+	// authorization (keystore.TPM.Duplicate with the blob and PIN).
+	Duplicate func(storageKey, transferAuth []byte) (*keystore.Duplicated, error)
+	// EKRoots are the TPM manufacturers' roots a receiver's EK
+	// certificate must chain to.
+	EKRoots *x509.CertPool
+	// AllowUnattested sends to a receiver whose storage key is not
+	// attested (no roots here, no TPM there, or an attestation that
+	// fails): the secret's safety then rests on the code alone.
+	AllowUnattested bool
+	// Now is the clock for certificate validity; nil means time.Now.
+	Now func() time.Time
 }
 
 // SendTransfer runs the sender's side on conn: it checks that the receiver
@@ -245,15 +303,21 @@ type SendResult struct {
 // receiver's TPM when it offers one). sas is called with the short
 // authentication string before anything secret is sent; an error from it
 // aborts the transfer.
+//
+// It sends to any receiver, attested or not: SendTransferWith sets the
+// receiver's attestation requirements.
 func SendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas func(string) error) (*SendResult, error) {
-	res, err := sendTransfer(conn, code, payload, sas)
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return SendTransferWith(conn, code, payload, SendOptions{SAS: sas, AllowUnattested: true})
 }
 
-func sendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas func(string) error) (*SendResult, error) {
+// SendTransferWith runs the sender's side on conn with opts. A receiver
+// offering a TPM storage key must prove it a genuine TPM's (see
+// ReceiverAttestation) unless opts.AllowUnattested; one offering none is
+// refused with ErrReceiverUnattested unless opts.AllowUnattested.
+func SendTransferWith(conn io.ReadWriter, code string, payload *TransferPayload, opts SendOptions) (*SendResult, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	code, err := normalizeCode(code)
 	if err != nil {
 		return nil, err
@@ -270,14 +334,31 @@ func sendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas
 		return nil, err
 	}
 	pubS := priv.PublicKey().Bytes()
-	if err := writeMsg(conn, transferMsg{Pub: pubS}); err != nil {
-		return nil, err
-	}
 	if len(m.TPM) > maxTPMField {
 		return nil, fmt.Errorf("%w: storage key too large", ErrTransfer)
 	}
-	tpmKey := m.TPM
-	k, err := deriveTransfer(code, priv, m.Pub, m.Pub, pubS, tpmKey)
+	tpmKey, att := m.TPM, m.Att
+	// The receiver's attestation is checked before anything else: a
+	// receiver that cannot be attested learns nothing but a refusal.
+	var pending *pendingReceiver
+	var chl *receiverChallenge
+	var attErr error
+	switch {
+	case len(tpmKey) == 0:
+		attErr = fmt.Errorf("%w: it has no TPM", ErrReceiverUnattested)
+	case opts.EKRoots == nil:
+		attErr = fmt.Errorf("%w: no TPM manufacturer roots to check it against", ErrReceiverUnattested)
+	default:
+		pending, chl, attErr = challengeReceiver(att, tpmKey, opts.EKRoots, opts.Now())
+	}
+	if attErr != nil && !opts.AllowUnattested {
+		_ = writeMsg(conn, transferMsg{Err: "this device's TPM is not attested: the sender refuses to send"})
+		return nil, attErr
+	}
+	if err := writeMsg(conn, transferMsg{Pub: pubS, Chl: chl}); err != nil {
+		return nil, err
+	}
+	k, err := deriveTransfer(code, priv, m.Pub, m.Pub, pubS, tpmKey, att)
 	if err != nil {
 		return nil, err
 	}
@@ -288,22 +369,55 @@ func sendTransfer(conn io.ReadWriter, code string, payload *TransferPayload, sas
 		_ = writeMsg(conn, transferMsg{Err: "the code does not match"})
 		return nil, ErrTransferCode
 	}
-	if sas != nil {
-		if err := sas(k.SAS); err != nil {
+	res := &SendResult{}
+	if pending != nil {
+		if err := pending.verify(m.Crt); err != nil {
+			if !opts.AllowUnattested {
+				_ = writeMsg(conn, transferMsg{Err: "this device's TPM is not attested: the sender refuses to send"})
+				return nil, err
+			}
+		} else {
+			res.Attested = true
+		}
+	}
+	if opts.SAS != nil {
+		if err := opts.SAS(k.SAS); err != nil {
 			_ = writeMsg(conn, transferMsg{Err: "the sender did not confirm"})
 			return nil, err
 		}
 	}
-	res := &SendResult{}
-	if len(tpmKey) > 0 {
-		w, err := WrapForTPM(tpmKey, payload.Secret)
+	out := *payload
+	payload = &out
+	switch {
+	case len(tpmKey) > 0 && opts.Duplicate != nil:
+		d, err := opts.Duplicate(tpmKey, k.kA)
 		if err != nil {
-			_ = writeMsg(conn, transferMsg{Err: "cannot wrap the secret for this TPM"})
+			_ = writeMsg(conn, transferMsg{Err: "the sender's TPM could not duplicate the secret for this TPM"})
 			return nil, err
 		}
-		wrapped := *payload
-		wrapped.Secret, wrapped.TPMImport = nil, w
-		payload, res.TPM = &wrapped, true
+		out.Secret, out.Duplicate, res.TPM, res.Duplicated = nil, d, true, true
+	default:
+		secret := payload.Secret
+		if len(secret) == 0 {
+			if opts.Secret == nil {
+				_ = writeMsg(conn, transferMsg{Err: "the sender cannot send the secret"})
+				return nil, fmt.Errorf("%w: no way to send the secret", ErrTransfer)
+			}
+			if secret, err = opts.Secret(); err != nil {
+				_ = writeMsg(conn, transferMsg{Err: "the sender could not unseal the secret"})
+				return nil, err
+			}
+			defer clear(secret)
+		}
+		out.Secret = secret
+		if len(tpmKey) > 0 {
+			w, err := WrapForTPM(tpmKey, secret)
+			if err != nil {
+				_ = writeMsg(conn, transferMsg{Err: "cannot wrap the secret for this TPM"})
+				return nil, err
+			}
+			out.Secret, out.TPMImport, res.TPM = nil, w, true
+		}
 	}
 	plain, err := json.Marshal(payload)
 	if err != nil {
@@ -334,6 +448,14 @@ type ReceiveOptions struct {
 	// Importer, if set, is this device's TPM: the receiver offers its
 	// storage key and accepts the secret only wrapped for it.
 	Importer TPMImporter
+	// TPM, if set, is this device's TPM with attestation: the receiver
+	// offers its storage key, EK and AK, answers the sender's challenge,
+	// and accepts the secret only duplicated or wrapped for it; a
+	// duplicate is imported under PIN into Payload.Sealed. It takes
+	// Importer's place.
+	TPM TPMReceiver
+	// PIN is the new wallet's PIN, for a duplicate's import.
+	PIN []byte
 }
 
 // ReceiveTransfer runs the receiver's side on conn. store keeps the
@@ -349,31 +471,53 @@ func ReceiveTransfer(conn io.ReadWriter, code string, opts ReceiveOptions, store
 	}
 	pubR := priv.PublicKey().Bytes()
 	var tpmKey []byte
+	var att *ReceiverAttestation
+	if opts.TPM != nil {
+		opts.Importer = opts.TPM
+		if att, err = receiverAttestation(opts.TPM); err != nil {
+			return fmt.Errorf("%w: this TPM's attestation keys: %v", ErrTransfer, err)
+		}
+	}
 	if opts.Importer != nil {
 		if tpmKey, err = opts.Importer.StorageKey(); err != nil {
 			return fmt.Errorf("%w: this TPM's storage key: %v", ErrTransfer, err)
 		}
 	}
-	if err := writeMsg(conn, transferMsg{V: 1, Pub: pubR, TPM: tpmKey}); err != nil {
+	if err := writeMsg(conn, transferMsg{V: 1, Pub: pubR, TPM: tpmKey, Att: att}); err != nil {
 		return err
 	}
 	m, err := readMsg(conn)
 	if err != nil {
+		if strings.Contains(err.Error(), "not attested") {
+			return fmt.Errorf("%w: %v", ErrReceiverUnattested, err)
+		}
 		return err
 	}
-	k, err := deriveTransfer(code, priv, m.Pub, pubR, m.Pub, tpmKey)
+	k, err := deriveTransfer(code, priv, m.Pub, pubR, m.Pub, tpmKey, att)
 	if err != nil {
 		return err
 	}
 	if opts.SAS != nil {
 		opts.SAS(k.SAS)
 	}
-	if err := writeMsg(conn, transferMsg{MAC: mac(k.kR, k.transcript)}); err != nil {
+	var crt *receiverCertification
+	if m.Chl != nil && opts.TPM != nil {
+		c, err := opts.TPM.CertifyStorageKey(m.Chl.IDObject, m.Chl.EncSecret)
+		if err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "this TPM could not answer the attestation challenge"})
+			return fmt.Errorf("%w: attestation: %v", ErrTransfer, err)
+		}
+		crt = &receiverCertification{Credential: c.Credential, CertifyInfo: c.CertifyInfo, Signature: c.Signature}
+	}
+	if err := writeMsg(conn, transferMsg{MAC: mac(k.kR, k.transcript), Crt: crt}); err != nil {
 		return err
 	}
 	if m, err = readMsg(conn); err != nil {
 		if strings.Contains(err.Error(), "code does not match") {
 			return ErrTransferCode
+		}
+		if strings.Contains(err.Error(), "not attested") {
+			return fmt.Errorf("%w: %v", ErrReceiverUnattested, err)
 		}
 		return err
 	}
@@ -390,6 +534,14 @@ func ReceiveTransfer(conn io.ReadWriter, code string, opts ReceiveOptions, store
 		return fmt.Errorf("%w: malformed payload", ErrTransfer)
 	}
 	switch {
+	case p.Duplicate != nil && (opts.TPM == nil || p.TPMImport != nil || len(p.Secret) > 0):
+		return fmt.Errorf("%w: the secret was duplicated for a TPM this device did not offer", ErrTransfer)
+	case p.Duplicate != nil:
+		if p.Sealed, err = opts.TPM.ImportDuplicate(p.Duplicate, k.kA, opts.PIN); err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "this TPM could not import the secret"})
+			return fmt.Errorf("%w: this TPM could not import the secret: %v", ErrTransfer, err)
+		}
+		p.Duplicate = nil
 	case opts.Importer != nil && (p.TPMImport == nil || len(p.Secret) > 0):
 		return fmt.Errorf("%w: the sending device did not wrap the secret for this TPM", ErrTransfer)
 	case opts.Importer != nil:
@@ -430,8 +582,18 @@ func openBox(key, box []byte) ([]byte, error) {
 // RestoreTransfer creates a wallet in dir from a transfer payload, its
 // core secret sealed by sealer under pin.
 func RestoreTransfer(dir string, sealer keystore.Sealer, pin []byte, p *TransferPayload, meta Meta) (*Store, error) {
+	secret := p.Secret
+	if len(p.Sealed) > 0 {
+		// The receiving TPM imported the secret under pin: it is unsealed
+		// here only to check it against the wallet, as any unlock does.
+		var err error
+		if secret, err = sealer.Unseal(p.Sealed, pin); err != nil {
+			return nil, fmt.Errorf("%w: the imported secret does not open: %w", ErrTransfer, err)
+		}
+		defer clear(secret)
+	}
 	var e fr.Element
-	if e.SetBytesCanonical(p.Secret) != nil {
+	if e.SetBytesCanonical(secret) != nil {
 		return nil, fmt.Errorf("%w: the payload holds no core secret", ErrTransfer)
 	}
 	comm := zk.Commit(e)
@@ -451,7 +613,7 @@ func RestoreTransfer(dir string, sealer keystore.Sealer, pin []byte, p *Transfer
 			return nil, err
 		}
 	}
-	return RestoreStore(dir, sealer, pin, p.Secret, &p.Kit, p.Check, meta)
+	return restoreStore(dir, sealer, pin, secret, p.Sealed, &p.Kit, p.Check, meta)
 }
 
 // Retire removes a wallet's core secret and encrypted files after it moved

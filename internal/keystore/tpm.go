@@ -140,6 +140,8 @@ func checkSealedPublic(b []byte) (err error) {
 		return fmt.Errorf("non-canonical public area: %w", ErrCorrupt)
 	case pub.Type != tpm2.TPMAlgKeyedHash || pub.NameAlg != tpm2.TPMAlgSHA256:
 		return fmt.Errorf("public area is not a sealed-data object: %w", ErrCorrupt)
+	case isDuplicableSealed(pub):
+		return nil // duplicate.go
 	case !a.FixedTPM || !a.FixedParent || !a.UserWithAuth || a.NoDA || a.SignEncrypt || a.Decrypt:
 		return fmt.Errorf("unexpected sealed-data object attributes: %w", ErrCorrupt)
 	case len(pub.AuthPolicy.Buffer) != 0:

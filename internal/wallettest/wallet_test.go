@@ -47,6 +47,9 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
+	if args := os.Getenv(cliProcessEnv); args != "" {
+		os.Exit(cliProcess(args)) // a second device, in a process of its own
+	}
 	dir, err := os.MkdirTemp("", "mustard-wallet-")
 	if err != nil {
 		panic(err)
@@ -614,7 +617,7 @@ func TestWalletTransfer(t *testing.T) {
 	ok(t, old, "enroll", "--credential", sourceFile(t, map[string]any{"birthdate": "1970-07-07"}), "--server", env.base)
 
 	// A wrong code: both sides fail, nothing arrives, the old wallet stays.
-	recv, done := startSend(t, old)
+	recv, done := startSend(t, old, "--allow-unattested-receiver")
 	recv[len(recv)-1] = "00000-00000"
 	newDir := filepath.Join(t.TempDir(), "new")
 	fails(t, newDir, "code does not match", append(recv, "--software")...)
@@ -625,9 +628,9 @@ func TestWalletTransfer(t *testing.T) {
 	require.True(t, os.IsNotExist(err))
 	ok(t, old, "status")
 
-	recv, done = startSend(t, old)
+	recv, done = startSend(t, old, "--allow-unattested-receiver")
 	r = ok(t, newDir, append(recv, "--software", "--json")...)
-	require.Equal(t, []string{"keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
+	require.Equal(t, []string{"duplicated", "keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
 	require.Contains(t, r.stdout, `"tpm": false`)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
@@ -644,10 +647,10 @@ func TestWalletTransfer(t *testing.T) {
 
 	// On to a device with a TPM: the secret goes wrapped for that TPM's
 	// storage key and the TPM imports it.
-	recv, done = startSend(t, newDir, "--keep")
+	recv, done = startSend(t, newDir, "--keep", "--allow-unattested-receiver")
 	third := filepath.Join(t.TempDir(), "third")
 	r = ok(t, third, append(recv, "--tpm-sim", "--json")...)
-	require.Equal(t, []string{"keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
+	require.Equal(t, []string{"duplicated", "keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
 	require.Contains(t, r.stdout, `"tpm": true`)
 	require.Contains(t, r.stdout, `"keystore": "tpm-simulator"`)
 	sent = <-done
