@@ -168,6 +168,7 @@ func FromJSON(j CredentialJSON) (zk.CoreCredential, error) {
 //	POST /v1/enroll/nonce          a single-use enrollment nonce
 //	POST /v1/enroll/attestation/challenge  TPM attestation: MakeCredential for the wallet's EK and AK
 //	POST /v1/enroll/attestation    TPM attestation: the activated credential and the device key's certification
+//	POST /v1/enroll/rebind         bind the core credential to a new device (the old device key authorizes)
 //	GET  /v1/revocations           the whole revocation snapshot, or ?since=N the entries after N
 //	GET  /v1/revocations/keys      the keys that verify signed roots
 //	POST /v1/revocations/nonce     a single-use holder-revocation nonce
@@ -186,6 +187,7 @@ func (p *Provider) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/revocations/holder", p.serveHolderRevocation)
 	mux.HandleFunc("POST /v1/revocations/provider", p.serveProviderRevocation)
 	mux.HandleFunc("POST /v1/revocations/source", p.serveSourceRevocation)
+	mux.HandleFunc("POST /v1/enroll/rebind", p.serveRebind)
 	return mux
 }
 
@@ -194,6 +196,7 @@ func (p *Provider) Handler() http.Handler {
 var Routes = []string{
 	"POST /v1/enroll", "POST /v1/enroll/nonce", "POST /v1/enroll/attestation/challenge", "POST /v1/enroll/attestation", "GET /v1/revocations", "GET /v1/revocations/keys",
 	"POST /v1/revocations/nonce", "POST /v1/revocations/holder", "POST /v1/revocations/provider", "POST /v1/revocations/source",
+	"POST /v1/enroll/rebind",
 }
 
 func (p *Provider) serveNonce(purpose string) http.HandlerFunc {

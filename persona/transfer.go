@@ -110,6 +110,9 @@ type TransferPayload struct {
 	// duplicated by the sender's TPM for the receiver's storage key
 	// (TPM2_Duplicate), and Secret is empty.
 	Duplicate *keystore.Duplicated `json:"tpm_duplicate,omitempty"`
+	// Rebind is the old device's authorization to bind the core
+	// credential to the receiver's device key (coreid.Rebind).
+	Rebind *RebindAuthorization `json:"rebind,omitempty"`
 	// Sealed is, on the receiver, the core secret as the receiving TPM
 	// imported it: a keystore blob under the new PIN. It never travels.
 	Sealed []byte `json:"-"`
@@ -296,6 +299,10 @@ type SendOptions struct {
 	AllowUnattested bool
 	// Now is the clock for certificate validity; nil means time.Now.
 	Now func() time.Time
+	// Rebind, if set, signs with this device's key the authorization to
+	// bind the core credential to the receiver's device key hash (zero
+	// for a receiver without a TPM): Unlocked.RebindFunc.
+	Rebind func(newDeviceKeyHash fr.Element) (*RebindAuthorization, error)
 }
 
 // SendTransfer runs the sender's side on conn: it checks that the receiver
@@ -417,6 +424,21 @@ func SendTransferWith(conn io.ReadWriter, code string, payload *TransferPayload,
 				return nil, err
 			}
 			out.Secret, out.TPMImport, res.TPM = nil, w, true
+		}
+	}
+	if opts.Rebind != nil {
+		var dev []byte
+		if att != nil {
+			dev = att.Device
+		}
+		h, err := deviceKeyHashOf(dev)
+		if err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "the device key is malformed"})
+			return nil, err
+		}
+		if out.Rebind, err = opts.Rebind(h); err != nil {
+			_ = writeMsg(conn, transferMsg{Err: "the sender could not authorize the rebinding"})
+			return nil, fmt.Errorf("%w: authorize the rebinding: %v", ErrTransfer, err)
 		}
 	}
 	plain, err := json.Marshal(payload)
@@ -613,7 +635,19 @@ func RestoreTransfer(dir string, sealer keystore.Sealer, pin []byte, p *Transfer
 			return nil, err
 		}
 	}
-	return restoreStore(dir, sealer, pin, secret, p.Sealed, &p.Kit, p.Check, meta)
+	st, err := restoreStore(dir, sealer, pin, secret, p.Sealed, &p.Kit, p.Check, meta)
+	if err != nil || p.Rebind == nil {
+		return st, err
+	}
+	u, err := st.Unlock(sealer, pin)
+	if err != nil {
+		return nil, err
+	}
+	defer u.Close()
+	if err := u.saveRebind(p.Rebind); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // Retire removes a wallet's core secret and encrypted files after it moved

@@ -52,6 +52,10 @@ type ReceiverAttestation struct {
 	EK            []byte `json:"ek"`
 	EKCertificate []byte `json:"ek_certificate,omitempty"`
 	AK            []byte `json:"ak"`
+	// Device is the receiver's device key, which the core credential
+	// is rebound to after the transfer (coreid.Rebind); the provider
+	// attests it then.
+	Device []byte `json:"device,omitempty"`
 }
 
 // receiverChallenge is TPM2_MakeCredential's output for the receiver.
@@ -80,7 +84,7 @@ func (a *ReceiverAttestation) digest() []byte {
 	h := sha256.New()
 	h.Write([]byte("mustard/transfer/receiver-attestation/v1"))
 	if a != nil {
-		for _, f := range [][]byte{a.EK, a.EKCertificate, a.AK} {
+		for _, f := range [][]byte{a.EK, a.EKCertificate, a.AK, a.Device} {
 			var n [4]byte
 			binary.BigEndian.PutUint32(n[:], uint32(len(f)))
 			h.Write(n[:])
@@ -240,7 +244,7 @@ func receiverAttestation(t TPMReceiver) (*ReceiverAttestation, error) {
 	if err != nil {
 		return nil, err
 	}
-	att := &ReceiverAttestation{EK: keys.EK, AK: keys.AK}
+	att := &ReceiverAttestation{EK: keys.EK, AK: keys.AK, Device: keys.Device}
 	cert, err := t.EKCertificate()
 	switch {
 	case err == nil:

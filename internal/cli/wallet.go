@@ -64,6 +64,7 @@ or a prompt.`,
 		newWalletImportCmd(env), newWalletRecoveryCmd(env), newWalletTransferCmd(env), newWalletUICmd(env),
 		newWalletCommunityCmd(env),
 	)
+	cmd.AddCommand(newWalletRebindCmd(env))
 	return cmd
 }
 

@@ -120,6 +120,7 @@ func newTransferSendCmd(e *walletEnv) *cobra.Command {
 				Duplicate:       u.DuplicateFunc(pin),
 				EKRoots:         ekRoots,
 				AllowUnattested: allowUnattested,
+				Rebind:          u.RebindFunc(),
 				SAS: func(s string) error {
 					sas = s
 					if !e.json {
@@ -245,8 +246,18 @@ func newTransferReceiveCmd(e *walletEnv) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The core credential still names the old device's key: rebind
+			// it to this device at the provider (the old one is revoked).
+			rebound, rebindErr := false, error(nil)
 			if u, err := st.Unlock(sealer, pin); err == nil {
 				_ = u.Audit(persona.AuditEntry{Event: "transfer", Audience: from, Outcome: "received"})
+				if u.RebindPending() {
+					if rebindErr = rebindWallet(cmd.Context(), u, pin); rebindErr == nil {
+						rebound = true
+					} else {
+						e.warn("the core credential is still bound to the old device (%v): run mustard wallet rebind within a day", rebindErr)
+					}
+				}
 				u.Close()
 			}
 			return e.emit(struct {
@@ -255,7 +266,8 @@ func newTransferReceiveCmd(e *walletEnv) *cobra.Command {
 				SAS        string `json:"sas"`
 				TPM        bool   `json:"tpm"`
 				Duplicated bool   `json:"duplicated"`
-			}{st.Dir, string(sealer.Kind()), sas, viaTPM, duplicated}, func(w io.Writer) {
+				Rebound    bool   `json:"rebound"`
+			}{st.Dir, string(sealer.Kind()), sas, viaTPM, duplicated, rebound}, func(w io.Writer) {
 				switch {
 				case duplicated:
 					fmt.Fprintln(w, "The secret arrived duplicated by the old device's TPM for this one, which imported it under your PIN.")
@@ -263,6 +275,9 @@ func newTransferReceiveCmd(e *walletEnv) *cobra.Command {
 					fmt.Fprintln(w, "The secret arrived wrapped for this TPM and was imported by it.")
 				}
 				fmt.Fprintf(w, "Received your wallet into %s, sealed by %s.\n", st.Dir, keystoreName(sealer.Kind()))
+				if rebound {
+					fmt.Fprintln(w, "The core credential is bound to this device now; the old device's is revoked.")
+				}
 			})
 		},
 	}

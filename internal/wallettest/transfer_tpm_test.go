@@ -123,21 +123,28 @@ func TestWalletTransferTPMToTPM(t *testing.T) {
 	require.NotEqual(t, 0, (<-done).code)
 	ok(t, old, "status")
 
-	// The real thing.
-	recv, done = startSend(t, old, "--tpm-ek-roots", roots)
+	// The real thing. The old device keeps its copy (--keep) to show
+	// that, once the credential is rebound, that copy proves nothing.
+	recv, done = startSend(t, old, "--tpm-ek-roots", roots, "--keep")
 	r = runDevice(t, newDir, append(recv, "--tpm-sim", "--tpm-sim-ek-ca", ca, "--json")...)
 	require.Equal(t, 0, r.code, r.stderr)
-	require.Equal(t, []string{"duplicated", "keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
+	require.Equal(t, []string{"duplicated", "keystore", "rebound", "sas", "tpm", "wallet"}, keys(t, r.stdout))
 	require.Contains(t, r.stdout, `"duplicated": true`)
+	require.Contains(t, r.stdout, `"rebound": true`)
 	require.Contains(t, r.stdout, `"keystore": "tpm-simulator"`)
 	sent = <-done
 	require.Equal(t, 0, sent.code, sent.stderr)
 	require.Contains(t, sent.stdout, "this TPM duplicated the secret for the new device's TPM")
-	require.Contains(t, sent.stdout, "deleted")
 
-	fails(t, old, "mustard wallet init", "status")
 	r = ok(t, newDir, "credentials", "--json")
 	require.Contains(t, r.stdout, `"kind": "core"`)
 	r = ok(t, newDir, "audit")
 	require.Contains(t, r.stdout, "received")
+	require.Contains(t, r.stdout, "rebound")
+	fails(t, newDir, "no device rebinding is pending", "rebind")
+
+	// The new device derives personas; the old device's copy, bound to
+	// the revoked credential, cannot.
+	ok(t, newDir, "persona", "new", "--scope", "shop.example", "--keys", env.keys)
+	fails(t, old, "has been revoked", "persona", "new", "--scope", "shop.example", "--keys", env.keys)
 }

@@ -630,7 +630,7 @@ func TestWalletTransfer(t *testing.T) {
 
 	recv, done = startSend(t, old, "--allow-unattested-receiver")
 	r = ok(t, newDir, append(recv, "--software", "--json")...)
-	require.Equal(t, []string{"duplicated", "keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
+	require.Equal(t, []string{"duplicated", "keystore", "rebound", "sas", "tpm", "wallet"}, keys(t, r.stdout))
 	require.Contains(t, r.stdout, `"tpm": false`)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
@@ -650,7 +650,7 @@ func TestWalletTransfer(t *testing.T) {
 	recv, done = startSend(t, newDir, "--keep", "--allow-unattested-receiver")
 	third := filepath.Join(t.TempDir(), "third")
 	r = ok(t, third, append(recv, "--tpm-sim", "--json")...)
-	require.Equal(t, []string{"duplicated", "keystore", "sas", "tpm", "wallet"}, keys(t, r.stdout))
+	require.Equal(t, []string{"duplicated", "keystore", "rebound", "sas", "tpm", "wallet"}, keys(t, r.stdout))
 	require.Contains(t, r.stdout, `"tpm": true`)
 	require.Contains(t, r.stdout, `"keystore": "tpm-simulator"`)
 	sent = <-done
