@@ -124,3 +124,38 @@ func TestSimulatorDuplicateAcrossTPMs(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, secret, got)
 }
+
+// BenchmarkSimulatorDuplicate measures the sender's TPM2_ObjectChangeAuth
+// and TPM2_Duplicate, and the receiver's TPM2_Import and
+// TPM2_ObjectChangeAuth, on the simulator.
+func BenchmarkSimulatorDuplicate(b *testing.B) {
+	k, err := OpenSimulator(testSeed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer k.Close()
+	pin, auth := []byte("pin"), bytes.Repeat([]byte{9}, 32)
+	blob, err := k.SealDuplicable(bytes.Repeat([]byte{1}, 32), pin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sk, _ := k.StorageKey()
+	b.Run("duplicate", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := k.Duplicate(blob, pin, sk, auth); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	d, err := k.Duplicate(blob, pin, sk, auth)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("import", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := k.ImportDuplicate(d, auth, pin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
