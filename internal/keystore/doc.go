@@ -29,6 +29,14 @@
 // in clear, and since the session key depends on the salt, a recorded
 // session HMAC gives no way to test PINs offline.
 //
+// SealDuplicable seals the same way but with fixedTPM and fixedParent
+// clear, encryptedDuplication set and the authPolicy PolicyAuthValue ;
+// PolicyCommandCode(TPM_CC_Duplicate): Duplicate (with the PIN) moves
+// such a secret to another TPM's storage key, which CertifyStorageKey
+// lets that TPM prove genuine, and ImportDuplicate takes it in under the
+// new PIN; the secret is never in clear outside the two TPMs (see
+// duplicate.go).
+//
 // The device key is a P-256 ECDSA-SHA256 signing key, a primary key in
 // the owner hierarchy whose template carries a fixed label in its unique
 // field. It is re-created identically on every open until the owner
