@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -197,4 +198,52 @@ func TestTransferReceiverAttestation(t *testing.T) {
 	require.True(t, res.Attested)
 	require.True(t, res.TPM)
 	require.Equal(t, secret, got)
+}
+
+// TestMakeDuplicable migrates a TPM wallet whose core secret was sealed
+// before duplicable sealing: new wallets are duplicable at once; an old
+// one is re-sealed duplicable under the same PIN and still opens.
+func TestMakeDuplicable(t *testing.T) {
+	tpm, err := keystore.OpenSimulator(12)
+	require.NoError(t, err)
+	defer tpm.Close()
+	pin := []byte("a pin")
+	dir := filepath.Join(t.TempDir(), "w")
+	st, err := InitStore(dir, tpm, pin, Meta{})
+	require.NoError(t, err)
+	u, err := st.Unlock(tpm, pin)
+	require.NoError(t, err)
+	require.True(t, u.Duplicable(), "new TPM wallets seal duplicable")
+	secret, err := u.coreSecret(pin)
+	require.NoError(t, err)
+	u.Close()
+
+	// An old wallet: core.sealed made by Seal (fixedTPM, fixedParent).
+	legacy, err := tpm.Seal(secret, pin)
+	require.NoError(t, err)
+	require.NoError(t, writeAtomic(filepath.Join(dir, sealedFile), legacy))
+	u, err = st.Unlock(tpm, pin)
+	require.NoError(t, err)
+	defer u.Close()
+	require.False(t, u.Duplicable())
+	require.Nil(t, u.DuplicateFunc(pin))
+	_, err = u.MakeDuplicable([]byte("wrong"))
+	require.ErrorIs(t, err, keystore.ErrWrongPIN)
+	ok, err := u.MakeDuplicable(pin)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NotNil(t, u.DuplicateFunc(pin))
+	u2, err := st.Unlock(tpm, pin)
+	require.NoError(t, err)
+	defer u2.Close()
+	require.True(t, u2.Duplicable(), "the re-sealed blob is on disk")
+	again, err := u2.coreSecret(pin)
+	require.NoError(t, err)
+	require.Equal(t, secret, again)
+
+	// A software wallet stays as it is.
+	_, su, spin := newTestStore(t)
+	ok, err = su.MakeDuplicable(spin)
+	require.NoError(t, err)
+	require.False(t, ok)
 }
