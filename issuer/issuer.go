@@ -89,6 +89,10 @@ type Issuer struct {
 	keys  keyring
 }
 
+// DefaultCredentialTTL is how long a persona credential is valid when
+// Config.CredentialTTL is not set.
+const DefaultCredentialTTL = 30 * 24 * time.Hour
+
 // VCT is the SD-JWT VC type of a Mustard persona credential.
 const VCT = "urn:mustard:vct:persona:1"
 
@@ -119,7 +123,7 @@ func New(cfg Config, store Storage) (*Issuer, error) {
 		return nil, err
 	}
 	if cfg.CredentialTTL == 0 {
-		cfg.CredentialTTL = 30 * 24 * time.Hour
+		cfg.CredentialTTL = DefaultCredentialTTL
 	}
 	if cfg.NonceTTL == 0 {
 		cfg.NonceTTL = 5 * time.Minute
