@@ -124,7 +124,7 @@ func (s *Server) ownIssuerKeys(ctx context.Context, q sdjwt.KeyQuery) (jwk.Key, 
 	if k, ok := lookup(); ok {
 		return k, nil
 	}
-	if err := s.checkIssuerKeys(ctx, false); err != nil {
+	if err := s.checkIssuerKeys(ctx, false, true); err != nil {
 		return nil, err
 	}
 	if k, ok := lookup(); ok {
@@ -137,21 +137,30 @@ func (s *Server) ownIssuerKeys(ctx context.Context, q sdjwt.KeyQuery) (jwk.Key, 
 func (s *Server) watchIssuerKeys(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A store failure leaves the keys in service as they are.
-		_ = s.checkIssuerKeys(r.Context(), false)
+		_ = s.checkIssuerKeys(r.Context(), false, false)
 		h.ServeHTTP(w, r)
 	})
 }
 
 // ReloadIssuerKeys puts the bundle's issuer keys in service now, if they
 // changed (a rotation by `mustard issuer rotate-key` while serving).
-func (s *Server) ReloadIssuerKeys(ctx context.Context) error { return s.checkIssuerKeys(ctx, true) }
+func (s *Server) ReloadIssuerKeys(ctx context.Context) error {
+	return s.checkIssuerKeys(ctx, true, true)
+}
 
-func (s *Server) checkIssuerKeys(ctx context.Context, force bool) error {
+// checkIssuerKeys re-reads the bundle if it is due (or force), applying
+// a rotated one; with block it waits for a look already under way (a
+// presentation naming an unknown kid), else it leaves it to that one.
+func (s *Server) checkIssuerKeys(ctx context.Context, force, block bool) error {
 	st := &s.issuerKeys
 	if st.did == "" {
 		return nil // did:jwk: the key is the identity
 	}
-	st.mu.Lock()
+	if force || block {
+		st.mu.Lock()
+	} else if !st.mu.TryLock() {
+		return nil // another request is looking already
+	}
 	defer st.mu.Unlock()
 	now := st.now()
 	if !force && now.Sub(st.checked) < issuerKeysCheck {
