@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/cli"
+	"github.com/mustard-id/mustard/internal/dataintegrity"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/server"
@@ -176,6 +178,30 @@ func (r *rotServer) verifyAPI(t *testing.T, cred, scope string, at time.Time) er
 	return r.client().Post(ctx, "/v1/presentations/verify", verifier.VerifyJSON{Presentation: presentSDJWT(t, cred, aud, req.Nonce, at), Audience: aud, Scope: scope, Nonce: req.Nonce}, &out)
 }
 
+// verifyLDPAPI verifies an ldp_vc credential through the server's
+// verification API, presented in a VerifiablePresentation signed by its
+// persona key over the API's nonce and the audience.
+func (r *rotServer) verifyLDPAPI(t *testing.T, cred, scope string, at time.Time) error {
+	t.Helper()
+	ctx := context.Background()
+	const aud = "https://rp.example"
+	var req verifier.PresentationRequestJSON
+	require.NoError(t, r.client().Post(ctx, "/v1/presentation-requests", verifier.RequestJSON{Audience: aud}, &req))
+	k, ok := rotKeys.Load(cred)
+	require.True(t, ok)
+	var raw any
+	require.NoError(t, k.(jwk.Key).Raw(&raw))
+	var vc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(cred), &vc))
+	holder := vc["credentialSubject"].(map[string]any)["id"].(string)
+	loader, err := dataintegrity.NewLoader(nil)
+	require.NoError(t, err)
+	vp, err := dataintegrity.Present([]map[string]any{vc}, holder, raw.(crypto.Signer), holder+"#0", req.Nonce, aud, loader, at)
+	require.NoError(t, err)
+	var out verifier.VerdictJSON
+	return r.client().Post(ctx, "/v1/presentations/verify", verifier.VerifyJSON{Presentation: string(mustJSON(vp)), Audience: aud, Scope: scope, Nonce: req.Nonce}, &out)
+}
+
 // verifyLibrary verifies cred with a relying party's own verifier.
 func (r *rotServer) verifyLibrary(t *testing.T, cred, scope string, now func() time.Time) error {
 	t.Helper()
@@ -229,6 +255,10 @@ func TestIssuerKeyRotation(t *testing.T) {
 	kidA := kidOf(t, a.Credential)
 	require.NoError(t, r.verifyLibrary(t, a.Credential, scope, clock.Now))
 	require.NoError(t, r.verifyAPI(t, a.Credential, scope, clock.Now()))
+	// The same in the W3C JSON-LD form: a Data Integrity proof under the
+	// did:web's key.
+	l, _ := r.issue(t, scope, issuer.FormatLDPVC)
+	require.NoError(t, r.verifyLDPAPI(t, l.Credential, scope, clock.Now()))
 
 	// Rotate while serving; the server notices within issuerKeysCheck.
 	kidB, err := server.RotateIssuerKey(ctx, r.opts)
@@ -248,6 +278,7 @@ func TestIssuerKeyRotation(t *testing.T) {
 		require.NoError(t, r.verifyLibrary(t, c, scope, clock.Now))
 		require.NoError(t, r.verifyAPI(t, c, scope, clock.Now()))
 	}
+	require.NoError(t, r.verifyLDPAPI(t, l.Credential, scope, clock.Now()), "a JSON-LD credential signed before the rotation")
 	var st issuer.StatusJSON
 	req, err := http.NewRequest("POST", fmt.Sprintf("%s/v1/admin/credentials/%d/status", ts.URL, a.StatusIndex), strings.NewReader(`{"status":"suspended"}`))
 	require.NoError(t, err)
