@@ -94,6 +94,7 @@ func (i *Issuer) signLDP(format string, subject map[string]any, ref StatusRef, n
 	}
 	vm := i.VerificationMethod(key.KeyID())
 	types := []any{"VerifiableCredential", typePersona}
+	subject = dedupePredicates(subject)
 	var doc map[string]any
 	switch format {
 	case FormatLDPVC:
@@ -185,6 +186,31 @@ func (s ariesSigner) Sign(data []byte) ([]byte, error) {
 		return out, nil
 	}
 	return nil, errors.New("issuer: unsupported key")
+}
+
+// dedupePredicates drops repeated identical predicates: in RDF they are
+// one statement (a set), and two blank nodes that nothing tells apart are
+// what the canonicalization bound refuses (dataintegrity.MaxBlankNodes).
+func dedupePredicates(subject map[string]any) map[string]any {
+	preds, ok := subject["predicates"].([]map[string]any)
+	if !ok {
+		return subject
+	}
+	out := make(map[string]any, len(subject))
+	for k, v := range subject {
+		out[k] = v
+	}
+	seen := map[string]bool{}
+	var kept []map[string]any
+	for _, p := range preds {
+		b, _ := json.Marshal(p)
+		if !seen[string(b)] {
+			seen[string(b)] = true
+			kept = append(kept, p)
+		}
+	}
+	out["predicates"] = kept
+	return out
 }
 
 // isLDP reports the JSON-LD formats.

@@ -314,3 +314,22 @@ func BenchmarkLDP(b *testing.B) {
 		})
 	}
 }
+
+// Two identical predicates (a holder may prove one twice) are one
+// statement in the JSON-LD form, not a signing failure.
+func TestLDPVCDuplicatePredicates(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	st := w.statement(testScope)
+	st.Public.Predicates[1] = st.Public.Predicates[0]
+	holder := newKey(t)
+	pub, err := holder.PublicKey()
+	require.NoError(t, err)
+	out, err := w.iss.IssueVerified(context.Background(), st, pub, issuer.FormatLDPVC, w.clock.Now())
+	require.NoError(t, err)
+	var vc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out.Credential), &vc))
+	require.Len(t, vc["credentialSubject"].(map[string]any)["predicates"], 1)
+	_, err = w.verifier(t).Verify(context.Background(), presentLDP(t, out.Credential, holder, testRP, "rp-nonce", w.clock.Now()), verifier.Policy{Audience: testRP, Nonce: "rp-nonce", Scope: testScope})
+	require.NoError(t, err)
+}

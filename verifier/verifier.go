@@ -84,7 +84,7 @@ func New(cfg Config) (*Verifier, error) {
 
 // Verify checks a presentation against policy: a key-bound SD-JWT VC
 // presentation, or (a JSON object) a W3C VC 2.0 JSON-LD presentation of
-// a persona credential with Data Integrity proofs (VerifyLDP).
+// a persona credential with Data Integrity proofs (ldp.go).
 func (v *Verifier) Verify(ctx context.Context, presentation string, policy Policy) (*Verdict, error) {
 	if policy.Audience == "" || policy.Nonce == "" || policy.Scope == "" {
 		return nil, ErrInvalidRequest
