@@ -21,6 +21,7 @@ import (
 	"github.com/mr-tron/base58"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mustard-id/mustard/internal/dataintegrity"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -396,28 +397,6 @@ func TestDIKeyResolver(t *testing.T) {
 	require.ErrorIs(t, err, ErrSignature)
 }
 
-// TestDecodeMultikey covers the Multikey forms and their refusals.
-func TestDecodeMultikey(t *testing.T) {
-	for _, v := range katVectors {
-		_, err := decodeMultikey(v.publicKey)
-		require.NoError(t, err, v.name)
-	}
-	for _, bad := range []string{"", "z", "u6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2", "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ", "z0OIl", "z" + base58.Encode([]byte{0x80, 0x24, 0x04, 1, 2})} {
-		_, err := decodeMultikey(bad)
-		require.Error(t, err, bad)
-	}
-	// A compressed "point" whose x is not on the curve.
-	x := make([]byte, 33)
-	x[0] = 0x02
-	for x[32] = 1; ; x[32]++ {
-		if px, _ := elliptic.UnmarshalCompressed(elliptic.P256(), x); px == nil {
-			break
-		}
-	}
-	_, err := decodeMultikey("z" + base58.Encode(append([]byte{0x80, 0x24}, x...)))
-	require.ErrorContains(t, err, "not a point")
-}
-
 // TestDataIntegrityPoisonedDataset: a clique of blank nodes that
 // RDFC-1.0's first-degree hashes cannot tell apart would send json-gold
 // into its exponential N-degree step (106 s for 9 nodes on this machine's
@@ -450,7 +429,7 @@ func TestDataIntegrityPoisonedDataset(t *testing.T) {
 
 	// Many distinct blank nodes: bounded too.
 	var many []any
-	for i := range maxCanonBlankNodes + 1 {
+	for i := range dataintegrity.MaxBlankNodes + 1 {
 		many = append(many, map[string]any{"n": fmt.Sprint(i)})
 	}
 	big := edit(t, good, func(d, _ map[string]any) { d["credentialSubject"].(map[string]any)["items"] = many })

@@ -16,7 +16,7 @@ var (
 	ErrClock         = problem.New("proof-time-skew", http.StatusBadRequest, "The proof's time is too far from the issuer's clock")
 	ErrHolderBinding = problem.New("invalid-holder-binding", http.StatusBadRequest, "The persona key does not match the proof's holder binding or its proof of possession")
 	ErrScope         = problem.New("scope-mismatch", http.StatusBadRequest, "The proof is for another scope than the nonce was issued for")
-	ErrFormat        = problem.New("unsupported-credential-format", http.StatusBadRequest, "The credential format must be dc+sd-jwt, jwt_vc_json or jwt_vc_json_v1")
+	ErrFormat        = problem.New("unsupported-credential-format", http.StatusBadRequest, "The credential format must be dc+sd-jwt, jwt_vc_json, jwt_vc_json_v1, ldp_vc or ldp_vc_v1")
 	ErrStatement     = problem.New("invalid-statement", http.StatusBadRequest, "The proof's statement is malformed")
 )
 

@@ -24,7 +24,9 @@ type RequestJSON struct {
 	HolderJWK json.RawMessage   `json:"holder_jwk"`
 	PoP       string            `json:"pop"`
 	// Format is "dc+sd-jwt" (default), "jwt_vc_json" (W3C VC 2.0, JOSE
-	// secured) or "jwt_vc_json_v1" (W3C VC 1.1 JWT, for older verifiers).
+	// secured), "jwt_vc_json_v1" (W3C VC 1.1 JWT, for older verifiers),
+	// "ldp_vc" (W3C VC 2.0 JSON-LD with a DataIntegrityProof) or
+	// "ldp_vc_v1" (W3C VC 1.1 JSON-LD, JsonWebSignature2020).
 	Format string `json:"format,omitempty"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,6 +80,36 @@ func (i *Issuer) Rotate(key jwk.Key) error {
 	i.lists.mu.Unlock()
 	return nil
 }
+
+// SetKeys replaces the signing key and the retired keys at once, as a
+// server does when another process rotated the key bundle it shares
+// (mustard issuer rotate-key): current signs from now on, every retired
+// key stays published until its Until. Status lists are re-signed with
+// current at their next request.
+func (i *Issuer) SetKeys(current jwk.Key, retired []RetiredKey) error {
+	if err := checkSigningKey(current); err != nil {
+		return err
+	}
+	for _, r := range retired {
+		if r.Key == nil || r.Key.KeyID() == "" || r.Key.KeyID() == current.KeyID() {
+			return errors.New("issuer: a retired key needs its own kid")
+		}
+	}
+	i.keys.mu.Lock()
+	changed := i.keys.current.KeyID() != current.KeyID()
+	i.keys.current = current
+	i.keys.retired = slices.Clone(retired)
+	i.keys.mu.Unlock()
+	if changed {
+		i.lists.mu.Lock()
+		clear(i.lists.lists)
+		i.lists.mu.Unlock()
+	}
+	return nil
+}
+
+// CurrentKeyID is the kid of the signing key.
+func (i *Issuer) CurrentKeyID() string { return i.keys.signer().KeyID() }
 
 func (i *Issuer) retiredKID(kid string) bool {
 	for _, r := range i.keys.retired {

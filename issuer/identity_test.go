@@ -201,3 +201,32 @@ func TestParseDIDDocumentRefuses(t *testing.T) {
 		require.Error(t, err, name)
 	}
 }
+
+// SetKeys replaces the keyring as a server does after another process
+// rotated the bundle: the new key signs, each retired key is published
+// until its own Until, and bad keyrings are refused without a change.
+func TestSetKeys(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	old := w.key
+	next := newKey(t)
+	oldPub, err := old.PublicKey()
+	require.NoError(t, err)
+	require.Error(t, w.iss.SetKeys(oldPub, nil), "a public key cannot sign")
+	require.Error(t, w.iss.SetKeys(next, []issuer.RetiredKey{{Key: next, Until: w.clock.Now().Add(time.Hour)}}), "a retired key with the current kid")
+	require.Equal(t, old.KeyID(), w.iss.CurrentKeyID(), "a refused keyring changed nothing")
+
+	require.NoError(t, w.iss.SetKeys(next, []issuer.RetiredKey{{Key: oldPub, Until: w.clock.Now().Add(time.Hour)}}))
+	require.Equal(t, next.KeyID(), w.iss.CurrentKeyID())
+	out, _ := w.issue(t)
+	require.Equal(t, next.KeyID(), kidOf(t, out.Credential))
+	set, err := w.iss.PublicKeys()
+	require.NoError(t, err)
+	require.Equal(t, 2, set.Len())
+	_, ok := set.LookupKeyID(old.KeyID())
+	require.True(t, ok)
+	w.clock.Add(time.Hour)
+	set, err = w.iss.PublicKeys()
+	require.NoError(t, err)
+	require.Equal(t, 1, set.Len(), "the retired key is gone at its Until")
+}

@@ -89,6 +89,10 @@ type Issuer struct {
 	keys  keyring
 }
 
+// DefaultCredentialTTL is how long a persona credential is valid when
+// Config.CredentialTTL is not set.
+const DefaultCredentialTTL = 30 * 24 * time.Hour
+
 // VCT is the SD-JWT VC type of a Mustard persona credential.
 const VCT = "urn:mustard:vct:persona:1"
 
@@ -119,7 +123,7 @@ func New(cfg Config, store Storage) (*Issuer, error) {
 		return nil, err
 	}
 	if cfg.CredentialTTL == 0 {
-		cfg.CredentialTTL = 30 * 24 * time.Hour
+		cfg.CredentialTTL = DefaultCredentialTTL
 	}
 	if cfg.NonceTTL == 0 {
 		cfg.NonceTTL = 5 * time.Minute
@@ -166,14 +170,14 @@ type Request struct {
 	HolderKey jwk.Key // the persona's public key
 	PoP       string  // SignPossession(personaKey, issuer ID, nonce)
 	// Format is the credential format: FormatSDJWT (the default),
-	// FormatVC2 or FormatVC11.
+	// FormatVC2, FormatVC11, FormatLDPVC or FormatLDPVC11.
 	Format string
 }
 
 // Issued is a persona credential.
 type Issued struct {
-	Credential  string    // SD-JWT VC "<jwt>~<disclosure>~...~", or a VC JWT
-	Format      string    // FormatSDJWT, FormatVC2 or FormatVC11
+	Credential  string    // SD-JWT VC "<jwt>~<disclosure>~...~", a VC JWT, or a JSON-LD VC
+	Format      string    // FormatSDJWT, FormatVC2, FormatVC11, FormatLDPVC or FormatLDPVC11
 	StatusIndex int64     // the issuer's index of the credential (the admin API's)
 	Status      StatusRef // where its status is published
 	Pseudonym   string
@@ -188,7 +192,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if format == "" {
 		format = FormatSDJWT
 	}
-	if format != FormatSDJWT && format != FormatVC2 && format != FormatVC11 {
+	if format != FormatSDJWT && format != FormatVC2 && format != FormatVC11 && !isLDP(format) {
 		return nil, ErrFormat
 	}
 	st, err := persona.Decode(&req.Proof)

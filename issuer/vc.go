@@ -100,6 +100,9 @@ func (i *Issuer) signVC(format string, visible, disclosable map[string]any, hold
 	for k, v := range disclosable {
 		subject[k] = v
 	}
+	if isLDP(format) {
+		return i.signLDP(format, subject, ref, now, exp)
+	}
 	id := newURNUUID()
 	types := []string{"VerifiableCredential", typePersona}
 	var payload map[string]any

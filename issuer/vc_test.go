@@ -258,6 +258,6 @@ func TestSDJWTWithAries(t *testing.T) {
 func TestUnknownFormat(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, nil)
-	_, err := w.iss.Issue(context.Background(), issuer.Request{Format: "ldp_vc"})
+	_, err := w.iss.Issue(context.Background(), issuer.Request{Format: "mso_mdoc"})
 	require.ErrorIs(t, err, issuer.ErrFormat)
 }

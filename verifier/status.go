@@ -89,7 +89,9 @@ func (v *Verifier) checkStatus(ctx context.Context, issuer string, claim any) er
 	if err != nil {
 		return ErrStatusUnavailable
 	}
-	l, err := v.statusList(ctx, issuer, ref.uri)
+	l, err := v.statusList(ctx, issuer+" "+ref.uri, func(ctx context.Context) (*statuslist.List, time.Time, error) {
+		return v.fetchStatus(ctx, issuer, ref.uri)
+	})
 	if err != nil {
 		return ErrStatusUnavailable
 	}
@@ -107,8 +109,9 @@ func (v *Verifier) checkStatus(ctx context.Context, issuer string, claim any) er
 	return ErrRevoked
 }
 
-func (v *Verifier) statusList(ctx context.Context, issuer, uri string) (*statuslist.List, error) {
-	key := issuer + " " + uri
+// statusList returns the cached list under key, or fetches it (one fetch
+// for concurrent callers).
+func (v *Verifier) statusList(ctx context.Context, key string, fetch func(context.Context) (*statuslist.List, time.Time, error)) (*statuslist.List, error) {
 	c := &v.status
 	c.mu.Lock()
 	now := v.cfg.Now()
@@ -134,7 +137,7 @@ func (v *Verifier) statusList(ctx context.Context, issuer, uri string) (*statusl
 		e = &statusEntry{ready: make(chan struct{})}
 		c.entries[key] = e
 		c.mu.Unlock()
-		e.list, e.until, e.err = v.fetchStatus(ctx, issuer, uri)
+		e.list, e.until, e.err = fetch(ctx)
 		close(e.ready)
 		return e.list, e.err
 	}

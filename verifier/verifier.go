@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -81,10 +82,16 @@ func New(cfg Config) (*Verifier, error) {
 	return &Verifier{cfg: cfg}, nil
 }
 
-// Verify checks a key-bound SD-JWT VC presentation against policy.
+// Verify checks a presentation against policy: a key-bound SD-JWT VC
+// presentation, or (a JSON object) a W3C VC 2.0 JSON-LD presentation of
+// a persona credential with Data Integrity proofs (ldp.go).
 func (v *Verifier) Verify(ctx context.Context, presentation string, policy Policy) (*Verdict, error) {
 	if policy.Audience == "" || policy.Nonce == "" || policy.Scope == "" {
 		return nil, ErrInvalidRequest
+	}
+	if strings.HasPrefix(strings.TrimSpace(presentation), "{") {
+		// A W3C VC 2.0 JSON-LD presentation (ldp.go).
+		return v.verifyLDP(ctx, presentation, policy)
 	}
 	maxAge := policy.MaxAge
 	if maxAge == 0 {
@@ -103,10 +110,26 @@ func (v *Verifier) Verify(ctx context.Context, presentation string, policy Polic
 	if err != nil {
 		return nil, reason(err)
 	}
-	out := &Verdict{Issuer: res.Issuer, Claims: res.Claims, Expiry: res.Expiry}
-	out.Scope, _ = res.Claims["scope"].(string)
-	out.Pseudonym, _ = res.Claims["pseudonym"].(string)
-	out.Grade, _ = res.Claims["grade"].(string)
+	return v.decide(res.Issuer, res.Claims, res.Expiry, policy, func() error {
+		// draft-ietf-oauth-sd-jwt-vc §3.2.2.2: status, when present, says
+		// where the credential's status is; a credential whose status
+		// cannot be established is refused, never taken as valid.
+		if st, ok := res.Claims["status"]; ok {
+			return v.checkStatus(ctx, res.Issuer, st)
+		}
+		return nil
+	})
+}
+
+// decide applies policy to a verified credential's claims: a persona
+// credential (scope, pseudonym, grade), for the policy's scope, at least
+// its grade, every required claim true or non-empty; then status, last
+// since it may need a fetch.
+func (v *Verifier) decide(issuer string, claims map[string]any, expiry time.Time, policy Policy, status func() error) (*Verdict, error) {
+	out := &Verdict{Issuer: issuer, Claims: claims, Expiry: expiry}
+	out.Scope, _ = claims["scope"].(string)
+	out.Pseudonym, _ = claims["pseudonym"].(string)
+	out.Grade, _ = claims["grade"].(string)
 	g, err := zk.ParseGrade(out.Grade)
 	if err != nil || out.Scope == "" || out.Pseudonym == "" {
 		return nil, ErrWrongType
@@ -120,7 +143,7 @@ func (v *Verifier) Verify(ctx context.Context, presentation string, policy Polic
 		return nil, ErrGrade
 	}
 	for _, c := range policy.RequiredClaims {
-		switch x := res.Claims[c].(type) {
+		switch x := claims[c].(type) {
 		case bool:
 			if !x {
 				return nil, ErrMissingClaim
@@ -137,14 +160,8 @@ func (v *Verifier) Verify(ctx context.Context, presentation string, policy Polic
 			return nil, ErrMissingClaim
 		}
 	}
-	// draft-ietf-oauth-sd-jwt-vc §3.2.2.2: status, when present, says
-	// where the credential's status is; a credential whose status cannot
-	// be established is refused, never taken as valid. Checked last: it
-	// may need a fetch.
-	if st, ok := res.Claims["status"]; ok {
-		if err := v.checkStatus(ctx, res.Issuer, st); err != nil {
-			return nil, err
-		}
+	if err := status(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

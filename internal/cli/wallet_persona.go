@@ -225,11 +225,11 @@ func checkIssued(ctx context.Context, fw *trust.Document, issuerID, cred string,
 	if err != nil {
 		return fmt.Errorf("the issuer %s is no longer accredited", issuerID)
 	}
-	set, err := trust.KeySet(iss.JWKS)
+	keys, err := issuerKeys(iss)
 	if err != nil {
 		return err
 	}
-	v, err := sdjwt.Verify(ctx, cred, sdjwt.VerifyOptions{IssuerKeys: sdjwt.StaticKeys(issuerID, set)})
+	v, err := sdjwt.Verify(ctx, cred, sdjwt.VerifyOptions{IssuerKeys: keys})
 	if err != nil {
 		return fmt.Errorf("the issuer sent a credential that does not verify: %w", err)
 	}

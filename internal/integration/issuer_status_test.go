@@ -111,7 +111,7 @@ func TestIssueW3CFormat(t *testing.T) {
 	require.NoError(t, err)
 	pop, err := issuer.SignPossession(key, env.srv.Issuer.ID(), nonce)
 	require.NoError(t, err)
-	req := issuer.RequestJSON{Proof: *proof, HolderJWK: mustJSON(pub), PoP: pop, Format: "ldp_vc"}
+	req := issuer.RequestJSON{Proof: *proof, HolderJWK: mustJSON(pub), PoP: pop, Format: "mso_mdoc"}
 	code, _, b := post(t, "/v1/persona", "application/json", mustJSON(req))
 	require.Equal(t, http.StatusBadRequest, code)
 	require.Contains(t, string(b), issuer.ErrFormat.Type())

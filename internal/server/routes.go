@@ -32,6 +32,7 @@ func (s *Server) routes() http.Handler {
 		}
 	}
 	iss := s.Issuer.Handler()
+	iss = s.watchIssuerKeys(iss)
 	mux.Handle("POST /v1/persona/nonce", iss)
 	mux.Handle("POST /v1/persona", iss)
 	mux.Handle("GET /.well-known/jwks.json", iss)

@@ -84,6 +84,9 @@ type Options struct {
 	// set, a TPM attestation needs an EK certificate chaining to one of
 	// them, in every framework (development ones included).
 	EKRoots string
+	// HTTPClient is what the server's verifier fetches status lists and
+	// did:web documents with; nil means a client with a 10 s timeout.
+	HTTPClient *http.Client
 }
 
 // Federation is this provider's client registration at a federation's
@@ -134,6 +137,8 @@ type Server struct {
 	// governanceThreshold is the pinned council's threshold (0: the
 	// development model, one key).
 	governanceThreshold int
+	// issuerKeys follows issuer key rotations (issuerkeys.go).
+	issuerKeys issuerKeyState
 }
 
 // secrets is the sealed key bundle.
@@ -149,6 +154,8 @@ type secrets struct {
 	LogKey       string          `json:"log_key,omitempty"`      // transparency log checkpoint signer (note key)
 	LogOrigin    string          `json:"log_origin,omitempty"`   // the log's name in its checkpoints
 	LogVKey      string          `json:"log_vkey,omitempty"`     // its verifier key (public)
+	// IssuerRetired are earlier issuer keys, still published.
+	IssuerRetired []issuerRetired `json:"issuer_retired,omitempty"`
 }
 
 // retiredKey is a signing key taken out of service at a time; it stays
@@ -223,7 +230,24 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if err := s.openLog(ctx, opts, pass, sec); err != nil {
 		return err
 	}
-	if err := s.loadFramework(opts, govKey, provKey, issKey, issuerID); err != nil {
+	didWeb := issuerDIDWeb(opts.PublicURL)
+	if err := s.loadFramework(opts, govKey, provKey, issKey, cmp.Or(didWeb, issuerID)); err != nil {
+		return err
+	}
+	// The issuer is its did:web where the framework lists it (rotatable
+	// keys), else its key's did:jwk (issuerkeys.go).
+	if iss, err := s.Framework.Issuer(didWeb); didWeb != "" && err == nil && listedWithoutKeys(iss) {
+		issuerID = didWeb
+		s.issuerKeys = issuerKeyState{pass: pass, did: didWeb, now: opts.Now}
+		if blob, err := s.Store.Secret(ctx, "keys"); err == nil {
+			s.issuerKeys.digest = sha256.Sum256(blob)
+		}
+		s.issuerKeys.checked = opts.Now()
+	} else if didWeb != "" {
+		opts.Progress("the trust framework does not list " + didWeb + " without pinned keys: the issuer is " + issuerID + " and its key cannot rotate")
+	}
+	issRetired, err := retiredIssuerKeys(sec.IssuerRetired, opts.Now())
+	if err != nil {
 		return err
 	}
 	s.zkDir = filepath.Join(opts.DataDir, "zk")
@@ -261,6 +285,7 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if s.Issuer, err = issuer.New(issuer.Config{
 		ID:             issuerID,
 		Key:            issKey,
+		RetiredKeys:    issRetired,
 		Keys:           s.Keys,
 		RegistryRoot:   func() fr.Element { return root },
 		RevocationRoot: s.Provider.RevocationRoot,
@@ -276,8 +301,19 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if s.issuerKeys.did != "" {
+		// This server's own did:web issuer: its live keyring, current and
+		// retired keys, no fetch from itself.
+		others := issuers
+		issuers = func(ctx context.Context, q sdjwt.KeyQuery) (jwk.Key, error) {
+			if q.Issuer == s.issuerKeys.did {
+				return s.ownIssuerKeys(ctx, q)
+			}
+			return others(ctx, q)
+		}
+	}
 	if s.Verifier, err = verifier.New(verifier.Config{
-		Issuers: issuers, Now: opts.Now,
+		Issuers: issuers, Now: opts.Now, HTTPClient: opts.HTTPClient,
 		ZK: s.Keys, RegistryRoot: func() fr.Element { return root }, RevocationRoot: s.Provider.RevocationRoot,
 	}); err != nil {
 		return err
@@ -325,9 +361,16 @@ func clientIDs(fs []Federation) map[string]string {
 // frameworkIssuers resolves persona-credential issuers' keys from the
 // trust framework (only accredited issuers verify), with every key set
 // parsed once here rather than on each verification.
-func frameworkIssuers(fw *trust.Document) (sdjwt.KeyResolver, error) {
+func frameworkIssuers(fw *trust.Document) (_ sdjwt.KeyResolver, err error) {
 	byIssuer := make(map[string]sdjwt.KeyResolver, len(fw.Issuers))
 	for _, iss := range fw.Issuers {
+		if strings.HasPrefix(iss.ID, "did:web:") && listedWithoutKeys(&iss) {
+			// Keys from its DID document over TLS (issuerkeys.go).
+			if byIssuer[iss.ID], err = didWebIssuers(fw); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		set, err := trust.KeySet(iss.JWKS)
 		if err != nil {
 			return nil, fmt.Errorf("server: issuer %s: %w", iss.ID, err)
@@ -551,7 +594,7 @@ func (s *Server) loadFramework(opts Options, gov jwk.Key, prov *zk.PrivateKey, i
 			Claims: map[string]string{"birthdate": "birth_date", "nationality": "nationality", "family_name": "family_name", "given_name": "given_name", "resident_country": "residence_country"},
 		}},
 		Providers: []trust.Provider{{ID: "urn:mustard:provider:local", Key: hexKey(prov), MaxGrade: "high", ValidUntil: now.AddDate(2, 0, 0).Unix()}},
-		Issuers:   []trust.Issuer{{ID: issuerID, JWKS: issJWKS}},
+		Issuers:   []trust.Issuer{devIssuer(issuerID, issJWKS)},
 	}
 	doc.Sources = append(doc.Sources, opts.DevSources...)
 	signed, err := trust.Seal(doc, gov)

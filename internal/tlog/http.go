@@ -192,6 +192,7 @@ func CheckEntry(b []byte) error {
 	}
 	switch e.Kind {
 	case KindCoreCredential, KindRevocation, KindPersona, KindPersonaStatus, KindFramework, KindClientRegistred:
+	case KindIssuerKey:
 	default:
 		return fmt.Errorf("unknown kind %q", e.Kind)
 	}

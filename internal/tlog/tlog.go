@@ -59,6 +59,9 @@ const (
 	KindPersonaStatus   = "persona-credential.status"
 	KindFramework       = "trust-framework.changed"
 	KindClientRegistred = "oidc-client.registered"
+	// KindIssuerKey is an issuer key rotation: the new key's and the
+	// previous key's JWK thumbprints.
+	KindIssuerKey = "issuer-key.rotated"
 )
 
 // Entry is one log entry. Digest fields hold hex hashes or commitments,

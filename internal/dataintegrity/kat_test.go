@@ -1,8 +1,7 @@
-package coreid
+package dataintegrity
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -11,15 +10,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"hash"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
-	jsonld "github.com/piprate/json-gold/ld"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mustard-id/mustard/internal/trust"
 )
 
 // Known-answer tests from the W3C specifications' test vectors:
@@ -74,7 +68,7 @@ var katVectors = []katVector{
 	{
 		name:        "eddsa-rdfc-2022",
 		publicKey:   "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
-		cryptosuite: CryptosuiteEdDSA,
+		cryptosuite: EdDSA,
 		proofValue:  "z21EVs3eXERqTn4acNHT9viboqgzUaQ3kTmhPT3eA8qrVPE7CrQq78WkzctnMX5W4CrzcKnHw8V6dvy5pgWYCU5e9",
 		proofHash:   "4c4d3890a157f8d611b13c265c2c22f39aa0a567c7c7dd9ba3e45cd579784eeb",
 		docHash:     "517744132ae165a5349155bef0bb0cf2258fff99dfe1dbd914b938d775a36017",
@@ -82,7 +76,7 @@ var katVectors = []katVector{
 	{
 		name:        "ecdsa-rdfc-2019 P-256",
 		publicKey:   "zDnaepBuvsQ8cpsWrVKw8fbpGpvPeNSjVPTWoq6cRqaYzBKVP",
-		cryptosuite: CryptosuiteECDSA,
+		cryptosuite: ECDSA,
 		vm:          "did:key:zDnaepBuvsQ8cpsWrVKw8fbpGpvPeNSjVPTWoq6cRqaYzBKVP#zDnaepBuvsQ8cpsWrVKw8fbpGpvPeNSjVPTWoq6cRqaYzBKVP",
 		proofValue:  "zaHXrr7AQdydBk3ahpCDpWbxfLokDqmCToYm2dyWvpcFVyWooC2he63w1f7UNQoAMKdhaRtcnaE2KTo5o5vTCcfw",
 		proofHash:   "3a8a522f689025727fb9d1f0fa99a618da023e8494ac74f51015d009d35abc2e",
@@ -91,7 +85,7 @@ var katVectors = []katVector{
 	{
 		name:        "ecdsa-rdfc-2019 P-384",
 		publicKey:   "z82LkuBieyGShVBhvtE2zoiD6Kma4tJGFtkAhxR5pfkp5QPw4LutoYWhvQCnGjdVn14kujQ",
-		cryptosuite: CryptosuiteECDSA,
+		cryptosuite: ECDSA,
 		vm:          "did:key:z82LkuBieyGShVBhvtE2zoiD6Kma4tJGFtkAhxR5pfkp5QPw4LutoYWhvQCnGjdVn14kujQ#z82LkuBieyGShVBhvtE2zoiD6Kma4tJGFtkAhxR5pfkp5QPw4LutoYWhvQCnGjdVn14kujQ",
 		proofValue:  "z967Mvv5bxtmLNqTzPZ8KmJjFmFXaAKeQNzq7GWnQkMcLtaGSSmuozE5WtJ8PipMe178B1tE28K1vsJur9bGVJhz6jgSJsRHFSQeqgH8hhjcg8gZDFJC1b9FsR5ggNmDBqHv",
 		proofHash:   "e32805a26492eac777aa7a138f6d8da3c74e0c7be7b296dcaccf97420c3b92eaad7be6449ca565e165031567f5c7cbc1",
@@ -100,17 +94,10 @@ var katVectors = []katVector{
 }
 
 // katLoader serves the embedded contexts plus the W3C examples context.
-func katLoader(t testing.TB) *DocumentLoader {
+func katLoader(t testing.TB) *Loader {
 	t.Helper()
-	base, err := diLoader()
+	l, err := NewLoader(map[string][]byte{katExamplesContext: []byte(`{"@context":{"@vocab":"https://www.w3.org/ns/credentials/examples#"}}`)})
 	require.NoError(t, err)
-	l := &DocumentLoader{docs: map[string]*jsonld.RemoteDocument{}}
-	for k, v := range base.docs {
-		l.docs[k] = v
-	}
-	ex, err := jsonld.DocumentFromReader(strings.NewReader(`{"@context":{"@vocab":"https://www.w3.org/ns/credentials/examples#"}}`))
-	require.NoError(t, err)
-	l.docs[katExamplesContext] = &jsonld.RemoteDocument{DocumentURL: katExamplesContext, Document: ex}
 	return l
 }
 
@@ -138,12 +125,12 @@ func (v katVector) method() string {
 
 // katResolver returns the vector's key for its own verification method
 // only.
-func (v katVector) resolver(t testing.TB) diKeyResolver {
-	pub, err := decodeMultikey(v.publicKey)
+func (v katVector) resolver(t testing.TB) KeyResolver {
+	pub, err := DecodeMultikey(v.publicKey)
 	require.NoError(t, err)
 	return func(vm, suite string) (crypto.PublicKey, error) {
 		if vm != v.method() || suite != v.cryptosuite {
-			return nil, ErrUnknownIssuer
+			return nil, errWrongMethod
 		}
 		return pub, nil
 	}
@@ -155,11 +142,11 @@ func TestDataIntegrityKnownAnswers(t *testing.T) {
 	for _, v := range katVectors {
 		t.Run(v.name, func(t *testing.T) {
 			doc := v.signed(t)
-			pub, err := decodeMultikey(v.publicKey)
+			pub, err := DecodeMultikey(v.publicKey)
 			require.NoError(t, err)
-			newHash, err := diHash(v.cryptosuite, pub)
+			newHash, err := suiteHash(v.cryptosuite, pub)
 			require.NoError(t, err)
-			hashData, err := diHashData(doc, doc["proof"].(map[string]any), loader, newHash)
+			hashData, err := HashData(doc, doc["proof"].(map[string]any), loader, newHash)
 			require.NoError(t, err)
 			n := newHash().Size()
 			require.Len(t, hashData, 2*n)
@@ -168,14 +155,14 @@ func TestDataIntegrityKnownAnswers(t *testing.T) {
 			}
 			require.Equal(t, v.docHash, hex.EncodeToString(hashData[n:]), "document hash")
 
-			proof, err := verifyDataIntegrity(doc, loader, v.resolver(t), now)
+			proof, err := Verify(doc, loader, v.resolver(t), VerifyOptions{Now: now})
 			require.NoError(t, err)
 			require.Equal(t, v.cryptosuite, proof.Cryptosuite)
 			require.Equal(t, time.Date(2023, 2, 24, 23, 36, 38, 0, time.UTC), proof.Created)
 
 			// The vector's signature does not verify over anything else.
 			doc["credentialSubject"] = map[string]any{"id": "did:example:abcdefgh", "alumniOf": "The School of Counterexamples"}
-			_, err = verifyDataIntegrity(doc, loader, v.resolver(t), now)
+			_, err = Verify(doc, loader, v.resolver(t), VerifyOptions{Now: now})
 			require.ErrorIs(t, err, ErrSignature)
 		})
 	}
@@ -196,7 +183,7 @@ func TestDataIntegrityKnownCanonicalProof(t *testing.T) {
 			config[k] = x
 		}
 	}
-	canon, err := canonicalize(config, loader)
+	canon, err := Canonicalize(config, loader)
 	require.NoError(t, err)
 	want := `_:c14n0 <http://purl.org/dc/terms/created> "2023-02-24T23:36:38Z"^^<http://www.w3.org/2001/XMLSchema#dateTime> .
 _:c14n0 <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/security#DataIntegrityProof> .
@@ -209,17 +196,17 @@ _:c14n0 <https://w3id.org/security#verificationMethod> <https://vc.example/issue
 	require.Equal(t, v.proofHash, hex.EncodeToString(sum[:]))
 
 	// privateKeyMultibase: multicodec ed25519-priv (0x1300) ‖ 32-byte seed.
-	priv, err := decodeMultibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq")
+	priv, err := DecodeMultibase("z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq")
 	require.NoError(t, err)
 	require.Equal(t, []byte{0x80, 0x26}, priv[:2])
 	key := ed25519.NewKeyFromSeed(priv[2:])
-	pub, err := decodeMultikey(v.publicKey)
+	pub, err := DecodeMultikey(v.publicKey)
 	require.NoError(t, err)
 	require.True(t, key.Public().(ed25519.PublicKey).Equal(pub))
 
-	hashData, err := diHashData(doc, doc["proof"].(map[string]any), loader, sha256.New)
+	hashData, err := HashData(doc, doc["proof"].(map[string]any), loader, sha256.New)
 	require.NoError(t, err)
-	sig, err := decodeMultibase(v.proofValue)
+	sig, err := DecodeMultibase(v.proofValue)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(sig, ed25519.Sign(key, hashData)), "Ed25519 signature differs from the vector's proofValue")
 }
@@ -237,61 +224,17 @@ func TestDataIntegrityKnownKeys(t *testing.T) {
 		{"z42twTcNeSYcnqg1FLuSFs2bsGH3ZqbRHFmvS9XMsYhjxvHN", katVectors[1].publicKey, []byte{0x86, 0x26}, sha256.New},
 		{"z2fanyY7zgwNpZGxX5fXXibvScNaUWNprHU9dKx7qpVj7mws9J8LLt4mDB5TyH2GLHWkUc", katVectors[2].publicKey, []byte{0x87, 0x26}, sha512.New384},
 	} {
-		b, err := decodeMultibase(tc.priv)
+		b, err := DecodeMultibase(tc.priv)
 		require.NoError(t, err)
 		require.Equal(t, tc.prefix, b[:2])
-		pub, err := decodeMultikey(tc.pub)
+		pub, err := DecodeMultikey(tc.pub)
 		require.NoError(t, err)
 		ec := pub.(*ecdsa.PublicKey)
 		x, y := ec.Curve.ScalarBaseMult(b[2:])
 		require.Zero(t, x.Cmp(ec.X))
 		require.Zero(t, y.Cmp(ec.Y))
-		h, err := diHash(CryptosuiteECDSA, pub)
+		h, err := suiteHash(ECDSA, pub)
 		require.NoError(t, err)
 		require.Equal(t, tc.hash().Size(), h().Size())
 	}
-}
-
-// BenchmarkVerifyDataIntegrity measures the verification of one VC 2.0
-// PID credential through the Provider (parse, policy, two RDFC-1.0
-// canonicalizations, hashes, signature), per cryptosuite, with parallel
-// callers; then one canonicalization alone.
-func BenchmarkVerifyDataIntegrity(b *testing.B) {
-	e := newEnv(b)
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name string
-		key  jwk.Key
-		vm   string
-	}{
-		{"eddsa-rdfc-2022", e.keys[ldpID], ldpID + "#key-1"},
-		{"ecdsa-rdfc-2019-P-256", e.keys[ldpID+"#p256"], ldpID + "#p256"},
-	} {
-		raw := diVC(b, e.diDoc(person), tc.key, tc.vm, e.now)
-		b.Run(tc.name, func(b *testing.B) {
-			// In parallel, as the server runs requests.
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := e.p.VerifySource(ctx, SourceCredential{Format: trust.FormatLDPVC, Credential: raw}, ""); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifications/s")
-		})
-	}
-	// The canonicalization alone, the bulk of the cost.
-	var doc map[string]any
-	require.NoError(b, json.Unmarshal([]byte(diVC(b, e.diDoc(person), e.keys[ldpID], ldpID+"#key-1", e.now)), &doc))
-	delete(doc, "proof")
-	loader, err := diLoader()
-	require.NoError(b, err)
-	b.Run("canonicalize", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := canonicalize(doc, loader); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }
