@@ -96,7 +96,7 @@ func FetchAuthorizationRequest(ctx context.Context, hc *http.Client, link string
 
 // walletMetadata is what a Mustard wallet supports (§10), sent with
 // request_uri_method=post.
-const walletMetadata = `{"vp_formats_supported":{"dc+sd-jwt":{"sd-jwt_alg_values":["ES256","EdDSA"],"kb-jwt_alg_values":["ES256"]}},"response_modes_supported":["direct_post"],"client_id_prefixes_supported":["decentralized_identifier","redirect_uri"],"request_object_signing_alg_values_supported":["ES256","EdDSA"]}`
+const walletMetadata = `{"vp_formats_supported":{"dc+sd-jwt":{"sd-jwt_alg_values":["ES256","EdDSA"],"kb-jwt_alg_values":["ES256"]}},"response_modes_supported":["direct_post","direct_post.jwt"],"client_id_prefixes_supported":["decentralized_identifier","redirect_uri"],"request_object_signing_alg_values_supported":["ES256","EdDSA"]}`
 
 // answerOID4VP presents the credential for the request's first credential
 // query, bound to the client_id and nonce (§B.3.6), and posts the
@@ -113,18 +113,34 @@ func answerOID4VP(ctx context.Context, hc *http.Client, req *verifier.Presentati
 	if err != nil {
 		return "", err
 	}
-	form, err := (&verifier.AuthorizationResponse{VPToken: map[string][]string{cq.ID: {vp}}, State: a.State}).Form()
+	form, err := responseForm(a, &verifier.AuthorizationResponse{VPToken: map[string][]string{cq.ID: {vp}}, State: a.State})
 	if err != nil {
 		return "", err
 	}
 	return postForm(ctx, hc, a.ResponseURI, form)
 }
 
+// responseForm is the direct_post body: the parameters, or for
+// direct_post.jwt the response encrypted to the verifier (§8.3).
+func responseForm(a *verifier.AuthorizationRequest, r *verifier.AuthorizationResponse) (url.Values, error) {
+	if a.ResponseMode != verifier.ResponseModeDirectPostJWT {
+		return r.Form()
+	}
+	jwe, err := verifier.EncryptResponse(a, r)
+	if err != nil {
+		return nil, err
+	}
+	return url.Values{"response": {jwe}}, nil
+}
+
 // DeclineOID4VP tells the verifier the person declined (§8.5:
 // access_denied), so that it stops waiting.
 func DeclineOID4VP(ctx context.Context, hc *http.Client, req *verifier.PresentationRequest) error {
-	form, _ := (&verifier.AuthorizationResponse{Error: "access_denied", State: req.OID4VP.State}).Form()
-	_, err := postForm(ctx, hc, req.OID4VP.ResponseURI, form)
+	form, err := responseForm(req.OID4VP, &verifier.AuthorizationResponse{Error: "access_denied", State: req.OID4VP.State})
+	if err != nil {
+		return err
+	}
+	_, err = postForm(ctx, hc, req.OID4VP.ResponseURI, form)
 	return err
 }
 

@@ -78,6 +78,11 @@ type MustardRequest struct {
 type ClientMetadata struct {
 	ClientName         string                    `json:"client_name,omitempty"`
 	VPFormatsSupported map[string]map[string]any `json:"vp_formats_supported,omitempty"`
+	// JWKS and EncryptedResponseEncValuesSupported: for direct_post.jwt,
+	// the key to encrypt the response to and the content encryptions the
+	// verifier accepts (§8.3, §11.1).
+	JWKS                                json.RawMessage `json:"jwks,omitempty"`
+	EncryptedResponseEncValuesSupported []string        `json:"encrypted_response_enc_values_supported,omitempty"`
 }
 
 // AuthorizationRequest is an OpenID4VP Authorization Request as a
@@ -107,8 +112,8 @@ func (a *AuthorizationRequest) Check(now time.Time) error {
 	switch {
 	case a.ResponseType != "vp_token":
 		return fmt.Errorf("verifier: response_type %q is not vp_token", a.ResponseType)
-	case a.ResponseMode != ResponseModeDirectPost:
-		return fmt.Errorf("verifier: response_mode %q is not supported (direct_post only)", a.ResponseMode)
+	case a.ResponseMode != ResponseModeDirectPost && a.ResponseMode != ResponseModeDirectPostJWT:
+		return fmt.Errorf("verifier: response_mode %q is not supported (direct_post and direct_post.jwt only)", a.ResponseMode)
 	case a.Nonce == "" || len(a.Nonce) > 255 || len(a.State) > 255 || len(a.ClientID) > 512 || len(a.WalletNonce) > 255:
 		return errors.New("verifier: the request lacks a nonce, or a parameter is too long")
 	case a.DCQLQuery == nil:
@@ -124,6 +129,14 @@ func (a *AuthorizationRequest) Check(now time.Time) error {
 	}
 	if err := a.DCQLQuery.Check(); err != nil {
 		return err
+	}
+	if a.ResponseMode == ResponseModeDirectPostJWT {
+		if _, err := a.ClientMetadata.responseKey(); err != nil {
+			return err
+		}
+		if _, err := a.ClientMetadata.responseEnc(); err != nil {
+			return err
+		}
 	}
 	for _, c := range a.DCQLQuery.Credentials {
 		if c.Format != FormatSDJWT || c.Meta == nil || !slices.Contains(c.Meta.VCTValues, VCT) {

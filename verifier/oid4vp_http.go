@@ -58,6 +58,9 @@ type OID4VPRequestJSON struct {
 	// after a successful response, with #response_code=…, which the result
 	// then requires (§13.3: no session fixation).
 	RedirectURI string `json:"redirect_uri,omitempty"`
+	// ResponseMode is direct_post (default) or direct_post.jwt: the
+	// wallet then encrypts its response to a key of this transaction.
+	ResponseMode string `json:"response_mode,omitempty"`
 }
 
 // OID4VPTransactionJSON answers POST /v1/oid4vp/requests. The relying
@@ -96,6 +99,9 @@ type oid4vpTx struct {
 	RedirectURI    string               `json:"redirect_uri,omitempty"`
 	TxHash         string               `json:"tx_hash"`
 	Expires        time.Time            `json:"expires"`
+	// ResponseKey is the private response encryption key of a
+	// direct_post.jwt transaction.
+	ResponseKey json.RawMessage `json:"response_key,omitempty"`
 }
 
 // Store keys of OpenID4VP entries in the request store; the Mustard
@@ -204,19 +210,44 @@ func (a *API) newTransaction(body *OID4VPRequestJSON) (*oid4vpTx, *OID4VPTransac
 	if name == "" {
 		name = a.OID4VP.Name
 	}
+	meta := &ClientMetadata{ClientName: name, VPFormatsSupported: map[string]map[string]any{
+		FormatSDJWT: {"sd-jwt_alg_values": []string{"ES256", "EdDSA"}, "kb-jwt_alg_values": []string{"ES256"}},
+	}}
+	var respKey json.RawMessage
+	switch body.ResponseMode {
+	case "", ResponseModeDirectPost:
+		body.ResponseMode = ResponseModeDirectPost
+	case ResponseModeDirectPostJWT:
+		k, err := NewResponseKey()
+		if err != nil {
+			return nil, nil, err
+		}
+		pub, err := k.PublicKey()
+		if err != nil {
+			return nil, nil, err
+		}
+		set := jwk.NewSet()
+		_ = set.AddKey(pub)
+		if meta.JWKS, err = json.Marshal(set); err != nil {
+			return nil, nil, err
+		}
+		if respKey, err = json.Marshal(k); err != nil {
+			return nil, nil, err
+		}
+		meta.EncryptedResponseEncValuesSupported = responseEncValues
+	default:
+		return nil, nil, ErrInvalidRequest
+	}
 	req := AuthorizationRequest{
 		Audience: SelfIssuedAudience, Expiry: exp.Unix(),
-		ClientID: clientID, ResponseType: "vp_token", ResponseMode: ResponseModeDirectPost, ResponseURI: respURI,
-		Nonce: nonce, State: state, DCQLQuery: q,
-		ClientMetadata: &ClientMetadata{ClientName: name, VPFormatsSupported: map[string]map[string]any{
-			FormatSDJWT: {"sd-jwt_alg_values": []string{"ES256", "EdDSA"}, "kb-jwt_alg_values": []string{"ES256"}},
-		}},
+		ClientID: clientID, ResponseType: "vp_token", ResponseMode: body.ResponseMode, ResponseURI: respURI,
+		Nonce: nonce, State: state, DCQLQuery: q, ClientMetadata: meta,
 		Mustard: &MustardRequest{Scope: body.Scope, MinGrade: body.MinGrade, Predicates: body.Predicates, Disclose: body.Disclose},
 	}
 	if err := req.Check(now); err != nil {
 		return nil, nil, ErrInvalidRequest
 	}
-	tx := &oid4vpTx{Request: req, RequiredClaims: body.RequiredClaims, RedirectURI: body.RedirectURI, TxHash: hashHex(txID), Expires: exp}
+	tx := &oid4vpTx{Request: req, RequiredClaims: body.RequiredClaims, RedirectURI: body.RedirectURI, TxHash: hashHex(txID), Expires: exp, ResponseKey: respKey}
 	reqURI := a.BaseURL + "/v1/oid4vp/requests/" + id
 	out := &OID4VPTransactionJSON{
 		TransactionID: txID, ClientID: clientID, AuthorizationRequest: AuthorizationLink(clientID, reqURI, ""),
@@ -326,7 +357,22 @@ func (a *API) serveOID4VPResponse(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.ErrMalformed)
 		return
 	}
-	resp, err := ParseAuthorizationResponse(r.PostForm)
+	var resp *AuthorizationResponse
+	if tx.Request.ResponseMode == ResponseModeDirectPostJWT {
+		// §8.3: only the encrypted response; nothing in the clear.
+		if len(r.PostForm) != 1 {
+			problem.Write(w, r, ErrInvalidRequest)
+			return
+		}
+		key, kerr := jwk.ParseKey(tx.ResponseKey)
+		if kerr != nil {
+			problem.Write(w, r, kerr)
+			return
+		}
+		resp, err = DecryptResponse(r.PostForm.Get("response"), key)
+	} else {
+		resp, err = ParseAuthorizationResponse(r.PostForm)
+	}
 	if err != nil {
 		problem.Write(w, r, ErrInvalidRequest)
 		return

@@ -290,3 +290,73 @@ func FuzzParseAuthorizationResponse(f *testing.F) {
 		}
 	})
 }
+
+func jwtModeRequest(t testing.TB) (*AuthorizationRequest, jwk.Key) {
+	k, err := NewResponseKey()
+	require.NoError(t, err)
+	pub, err := k.PublicKey()
+	require.NoError(t, err)
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	b, err := json.Marshal(set)
+	require.NoError(t, err)
+	a := sampleAuthorizationRequest(PrefixDID + "did:web:rp.example")
+	a.ResponseMode = ResponseModeDirectPostJWT
+	a.ClientMetadata = &ClientMetadata{JWKS: b, EncryptedResponseEncValuesSupported: []string{"A256GCM"}}
+	return a, k
+}
+
+// direct_post.jwt (OID4VP §8.3): the response is a JWE only the
+// transaction's key opens.
+func TestEncryptedResponse(t *testing.T) {
+	a, k := jwtModeRequest(t)
+	require.NoError(t, a.Check(time.Now()))
+	r := &AuthorizationResponse{VPToken: map[string][]string{"persona": {"a~b~c"}}, State: "s1"}
+	enc, err := EncryptResponse(a, r)
+	require.NoError(t, err)
+	require.NotContains(t, enc, "a~b~c")
+	got, err := DecryptResponse(enc, k)
+	require.NoError(t, err)
+	require.Equal(t, r.VPToken, got.VPToken)
+	require.Equal(t, "s1", got.State)
+
+	_, other := jwtModeRequest(t)
+	_, err = DecryptResponse(enc, other)
+	require.Error(t, err, "another transaction's key")
+	parts := strings.Split(enc, ".")
+	require.Len(t, parts, 5)
+	parts[3] = strings.Repeat("A", len(parts[3]))
+	_, err = DecryptResponse(strings.Join(parts, "."), k)
+	require.Error(t, err, "tampered ciphertext")
+
+	e, err := EncryptResponse(a, &AuthorizationResponse{Error: "access_denied", State: "s1"})
+	require.NoError(t, err)
+	got, err = DecryptResponse(e, k)
+	require.NoError(t, err)
+	require.Equal(t, "access_denied", got.Error)
+
+	// A direct_post.jwt request without a usable key or enc is refused.
+	bad := *a
+	bad.ClientMetadata = &ClientMetadata{}
+	require.Error(t, bad.Check(time.Now()))
+	bad.ClientMetadata = &ClientMetadata{JWKS: a.ClientMetadata.JWKS, EncryptedResponseEncValuesSupported: []string{"A128CBC-HS256"}}
+	require.Error(t, bad.Check(time.Now()))
+}
+
+func FuzzDecryptResponse(f *testing.F) {
+	a, k := jwtModeRequest(f)
+	enc, _ := EncryptResponse(a, &AuthorizationResponse{VPToken: map[string][]string{"persona": {"a~b~c"}}, State: "s1"})
+	f.Add(enc)
+	e, _ := EncryptResponse(a, &AuthorizationResponse{Error: "access_denied", State: "s1"})
+	f.Add(e)
+	f.Add("eyJhbGciOiJFQ0RILUVTIn0....")
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := DecryptResponse(s, k)
+		if err != nil {
+			return
+		}
+		if r.Error == "" && len(r.VPToken) == 0 {
+			t.Fatal("accepted a response with neither vp_token nor error")
+		}
+	})
+}

@@ -380,3 +380,41 @@ func TestOID4VPRedirectAndDecline(t *testing.T) {
 func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
 
 func encodeSegment(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// direct_post.jwt: the wallet encrypts its response to the transaction's
+// key (client_metadata.jwks); the verifier refuses a response in the
+// clear, and one encrypted to another transaction.
+func TestOID4VPEncryptedResponse(t *testing.T) {
+	ctx := context.Background()
+	w, pin, fw := enrolled(t)
+	cred, key := personaFor(t, w, pin, fw, "mail.example", []string{"age>=18"})
+	body := verifier.OID4VPRequestJSON{Scope: "mail.example", RequiredClaims: []string{"age_over_18"}, ResponseMode: verifier.ResponseModeDirectPostJWT}
+	tx := oid4vpTx(t, body)
+	req, err := wallet.FetchRequest(ctx, http.DefaultClient, tx.AuthorizationRequest)
+	require.NoError(t, err)
+	require.Equal(t, verifier.ResponseModeDirectPostJWT, req.OID4VP.ResponseMode)
+	require.NotEmpty(t, req.OID4VP.ClientMetadata.JWKS)
+
+	// In the clear: refused.
+	plain := vpTokenForm(t, cred, key, vpForm{aud: tx.ClientID, nonce: tx.Nonce, state: tx.State, id: "persona", disclose: []string{"age_over_18"}})
+	st, typ, _ := respond(t, req.OID4VP.ResponseURI, plain)
+	require.Equal(t, http.StatusBadRequest, st)
+	require.Equal(t, "invalid-verification-request", typ)
+	// Encrypted to another transaction's key: refused.
+	tx2 := oid4vpTx(t, body)
+	req2, err := wallet.FetchRequest(ctx, http.DefaultClient, tx2.AuthorizationRequest)
+	require.NoError(t, err)
+	vp, err := verifier.ParseAuthorizationResponse(plain)
+	require.NoError(t, err)
+	enc, err := verifier.EncryptResponse(req2.OID4VP, vp)
+	require.NoError(t, err)
+	st, typ, _ = respond(t, req.OID4VP.ResponseURI, url.Values{"response": {enc}})
+	require.Equal(t, http.StatusBadRequest, st)
+	require.Equal(t, "invalid-verification-request", typ)
+
+	require.NoError(t, wallet.AnswerRequest(ctx, http.DefaultClient, req, cred, key))
+	code, res := oid4vpResult(t, tx, "")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "accepted", res.Status)
+	require.Equal(t, true, res.Verdicts["persona"][0].Claims["age_over_18"])
+}
