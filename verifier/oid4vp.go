@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -116,6 +117,8 @@ func (a *AuthorizationRequest) Check(now time.Time) error {
 		return fmt.Errorf("verifier: response_mode %q is not supported (direct_post and direct_post.jwt only)", a.ResponseMode)
 	case a.Nonce == "" || len(a.Nonce) > 255 || len(a.State) > 255 || len(a.ClientID) > 512 || len(a.WalletNonce) > 255:
 		return errors.New("verifier: the request lacks a nonce, or a parameter is too long")
+	case a.ClientMetadata != nil && len(a.ClientMetadata.ClientName) > 255:
+		return errors.New("verifier: client_name too long")
 	case a.DCQLQuery == nil:
 		return errors.New("verifier: the request has no dcql_query")
 	case a.Audience != "" && a.Audience != SelfIssuedAudience:
@@ -144,7 +147,7 @@ func (a *AuthorizationRequest) Check(now time.Time) error {
 		}
 	}
 	m := a.Mustard
-	if m == nil || m.Scope == "" || len(m.Scope) > 255 || len(m.Predicates) > 8 || len(m.Disclose) > 4 {
+	if m == nil || m.Scope == "" || len(m.Scope) > 255 || strings.ContainsFunc(m.Scope, unicode.IsControl) || len(m.Predicates) > 8 || len(m.Disclose) > 4 {
 		return errors.New("verifier: the request lacks the mustard parameter's scope, or asks too much")
 	}
 	if m.MinGrade != "" {
@@ -171,7 +174,14 @@ func (a *AuthorizationRequest) PresentationRequest() *PresentationRequest {
 		r.Scope, r.MinGrade, r.Predicates, r.Disclose = a.Mustard.Scope, a.Mustard.MinGrade, a.Mustard.Predicates, a.Mustard.Disclose
 	}
 	if a.ClientMetadata != nil {
-		r.ClientName = a.ClientMetadata.ClientName
+		// Shown on a terminal and a page: no control characters (a
+		// verifier's escape sequences must not redraw the prompt).
+		r.ClientName = strings.Map(func(c rune) rune {
+			if unicode.IsControl(c) {
+				return -1
+			}
+			return c
+		}, a.ClientMetadata.ClientName)
 	}
 	if a.Expiry != 0 {
 		r.ExpiresAt = time.Unix(a.Expiry, 0).UTC()

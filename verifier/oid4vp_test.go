@@ -360,3 +360,12 @@ func FuzzDecryptResponse(f *testing.F) {
 		}
 	})
 }
+
+func TestRequestSanitized(t *testing.T) {
+	a := sampleAuthorizationRequest(PrefixDID + "did:web:rp.example")
+	a.ClientMetadata = &ClientMetadata{ClientName: "Shop\x1b[2J\x1b[HYour bank\n"}
+	require.NoError(t, a.Check(time.Now()))
+	require.Equal(t, "Shop[2J[HYour bank", a.PresentationRequest().ClientName)
+	a.Mustard.Scope = "shop\x1b[2J"
+	require.Error(t, a.Check(time.Now()))
+}
