@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mustard-id/mustard/internal/portal"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/issuer"
@@ -417,4 +420,55 @@ func TestOID4VPEncryptedResponse(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "accepted", res.Status)
 	require.Equal(t, true, res.Verdicts["persona"][0].Claims["age_over_18"])
+}
+
+var oid4vpLinkRE = regexp.MustCompile(`id="oid4vp-link" href="([^"]+)"`)
+
+// The OpenID Provider's sign-in page offers the same login as an
+// OpenID4VP request: a wallet answering it by direct_post signs the person
+// in with the same pairwise sub as the Mustard request does; a wrong state
+// is refused, and a replay finds the login answered.
+func TestOIDCLoginOverOID4VP(t *testing.T) {
+	ctx := context.Background()
+	w, pin, fw := enrolled(t)
+	shop := startPortal(t, "wine.example", []string{"age_over_18"})
+	cred, key := personaFor(t, w, pin, fw, "wine.example", []string{"age>=18"})
+	viaMustard := signIn(t, shop, cred, key)
+
+	b := portal.NewBrowser()
+	_, err := b.SignIn(ctx, shop)
+	require.NoError(t, err)
+	m := oid4vpLinkRE.FindStringSubmatch(b.Page())
+	require.NotNil(t, m, b.Page())
+	link := html.UnescapeString(m[1])
+	require.Contains(t, b.Page(), "mustard wallet present 'openid4vp://")
+	req, err := wallet.FetchRequest(ctx, http.DefaultClient, link)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(req.Audience, verifier.PrefixDID+"did:web:"), req.Audience)
+	require.Equal(t, "wine.example", req.Scope)
+	require.Equal(t, []string{"age_over_18"}, req.RequiredClaims)
+
+	bad := vpTokenForm(t, cred, key, vpForm{aud: req.Audience, nonce: req.Nonce, state: "another-login", id: "persona", disclose: []string{"age_over_18"}})
+	st, typ, _ := respond(t, req.OID4VP.ResponseURI, bad)
+	require.Equal(t, http.StatusBadRequest, st)
+	require.Equal(t, "invalid-state", typ)
+	// Bound to the OP's issuer URL (the Mustard request's audience), not
+	// the client_id: refused.
+	bad = vpTokenForm(t, cred, key, vpForm{aud: env.base, nonce: req.Nonce, state: req.OID4VP.State, id: "persona", disclose: []string{"age_over_18"}})
+	st, typ, _ = respond(t, req.OID4VP.ResponseURI, bad)
+	require.Equal(t, http.StatusUnauthorized, st)
+	require.Equal(t, "wrong-audience", typ)
+
+	good := vpTokenForm(t, cred, key, vpForm{aud: req.Audience, nonce: req.Nonce, state: req.OID4VP.State, id: "persona", disclose: []string{"age_over_18"}})
+	st, _, _ = respond(t, req.OID4VP.ResponseURI, good)
+	require.Equal(t, http.StatusOK, st)
+	st, typ, _ = respond(t, req.OID4VP.ResponseURI, good)
+	require.Equal(t, http.StatusNotFound, st)
+	require.Equal(t, "login-unknown", typ)
+
+	res, err := b.Consent(ctx, true)
+	require.NoError(t, err)
+	require.Empty(t, res.Error)
+	require.Equal(t, viaMustard.Subject, res.Subject, "same persona, same sector: same sub")
+	require.Equal(t, true, res.Claims["age_over_18"])
 }
