@@ -98,6 +98,16 @@ func FetchAuthorizationRequest(ctx context.Context, hc *http.Client, link string
 // request_uri_method=post.
 const walletMetadata = `{"vp_formats_supported":{"dc+sd-jwt":{"sd-jwt_alg_values":["ES256","EdDSA"],"kb-jwt_alg_values":["ES256"]}},"response_modes_supported":["direct_post","direct_post.jwt"],"client_id_prefixes_supported":["decentralized_identifier","redirect_uri"],"request_object_signing_alg_values_supported":["ES256","EdDSA"]}`
 
+// AnswerOID4VP answers an OpenID4VP request (req.OID4VP set) as
+// AnswerRequest does, and returns the redirect_uri the verifier answered
+// with (same-device flow: the browser continues there), or "".
+func AnswerOID4VP(ctx context.Context, hc *http.Client, req *verifier.PresentationRequest, credential string, personaKey jwk.Key) (string, error) {
+	if req.OID4VP == nil {
+		return "", errors.New("not an OpenID4VP request")
+	}
+	return answerOID4VP(ctx, hc, req, credential, personaKey)
+}
+
 // answerOID4VP presents the credential for the request's first credential
 // query, bound to the client_id and nonce (§B.3.6), and posts the
 // vp_token with state to the response_uri (direct_post, §8.2). It

@@ -91,6 +91,9 @@ derives one first (unless --no-derive).`,
 					fmt.Fprintf(w, "Derived a new persona %s for %s.\n", out.Persona, out.Scope)
 				}
 				fmt.Fprintf(w, "Shared with %s: accepted.\n", who)
+				if out.RedirectURI != "" {
+					fmt.Fprintf(w, "Continue in your browser: %s\n", out.RedirectURI)
+				}
 			})
 		},
 	}
@@ -111,6 +114,9 @@ type presentJSON struct {
 	Derived    bool     `json:"derived"`
 	SentTo     string   `json:"sent_to"`
 	Accepted   bool     `json:"accepted"`
+	// RedirectURI is where an OpenID4VP verifier sends the browser next
+	// (same-device flow).
+	RedirectURI string `json:"redirect_uri,omitempty"`
 }
 
 // covers reports whether rec proves everything req asks a persona to.
@@ -182,7 +188,12 @@ func (e *walletEnv) answer(ctx context.Context, u *persona.Unlocked, pin []byte,
 	if err != nil {
 		return nil, fmt.Errorf("the key of persona %s is unreadable: %w", rec.ID, err)
 	}
-	err = persona.AnswerRequest(ctx, httpClient(), req, rec.Credential, key)
+	var redirect string
+	if req.OID4VP != nil {
+		redirect, err = persona.AnswerOID4VP(ctx, httpClient(), req, rec.Credential, key)
+	} else {
+		err = persona.AnswerRequest(ctx, httpClient(), req, rec.Credential, key)
+	}
 	outcome := "accepted"
 	if err != nil {
 		outcome = "refused"
@@ -192,7 +203,7 @@ func (e *walletEnv) answer(ctx context.Context, u *persona.Unlocked, pin []byte,
 		return nil, fmt.Errorf("%s refused the presentation: %w", req.Audience, err)
 	}
 	return &presentJSON{Persona: rec.ID, Scope: rec.Scope, Audience: req.Audience, ClientName: req.ClientName, Disclosed: append([]string{}, req.RequiredClaims...),
-		Derived: derived, SentTo: req.ResponseURI, Accepted: true}, nil
+		Derived: derived, SentTo: req.ResponseURI, Accepted: true, RedirectURI: redirect}, nil
 }
 
 // loadRequest reads a presentation request: a link or URL (fetched), a

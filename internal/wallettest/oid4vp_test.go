@@ -67,6 +67,16 @@ func TestWalletPresentOID4VP(t *testing.T) {
 	require.Equal(t, false, out["derived"])
 	require.Equal(t, tx.ClientID, out["audience"])
 	require.Equal(t, "accepted", oid4vpResult(t, tx).Status)
+	require.NotContains(t, out, "redirect_uri")
+
+	// Same-device: the verifier's redirect_uri (with the response code the
+	// relying party needs) is shown, to continue in the browser.
+	tx = oid4vpTx(t, verifier.OID4VPRequestJSON{Scope: "vp.example", RedirectURI: "https://vp.example/done"})
+	r = ok(t, dir, "present", tx.AuthorizationRequest)
+	require.Contains(t, r.stdout, "Continue in your browser: https://vp.example/done#response_code=")
+	r = ok(t, dir, "present", oid4vpTx(t, verifier.OID4VPRequestJSON{Scope: "vp.example", RedirectURI: "https://vp.example/done"}).AuthorizationRequest, "--json")
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+	require.True(t, strings.HasPrefix(out["redirect_uri"].(string), "https://vp.example/done#response_code="), r.stdout)
 
 	// A link naming a client the wallet cannot authenticate, and one whose
 	// client_id is not the Request Object's.
