@@ -226,17 +226,25 @@ func (p *Provider) servePresentation(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, err)
 		return
 	}
+	p.accept(w, r, l, old, body.Presentation, p.cfg.Issuer)
+}
+
+// accept verifies a login's presentation, bound to audience (the OP for
+// Mustard's request, the client_id for OpenID4VP) and the login's nonce,
+// and moves the login on to consent.
+func (p *Provider) accept(w http.ResponseWriter, r *http.Request, l *login, old []byte, presentation, audience string) {
+	ctx := r.Context()
 	c, err := p.client(ctx, l.ClientID)
 	if err != nil {
 		problem.Write(w, r, ErrLoginUnknown)
 		return
 	}
 	req := p.presentationRequest(l, c)
-	pol := verifier.Policy{Audience: req.Audience, Scope: req.Scope, Nonce: req.Nonce, RequiredClaims: req.RequiredClaims}
+	pol := verifier.Policy{Audience: audience, Scope: req.Scope, Nonce: req.Nonce, RequiredClaims: req.RequiredClaims}
 	if l.Grade != "" {
 		pol.MinGrade, _ = zk.ParseGrade(l.Grade)
 	}
-	verdict, verr := p.cfg.Verifier.Verify(ctx, body.Presentation, pol)
+	verdict, verr := p.cfg.Verifier.Verify(ctx, presentation, pol)
 	var res *IDClaims
 	if verr == nil {
 		res, verr = claimsFor(verdict, c.Sector, l.Claims)
@@ -335,6 +343,7 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		"Refresh":  2,
 		"Scope":    req.Scope,
 		"Audience": req.Audience,
+		"OID4VP":   template.URL(p.oid4vpLink(l, c)), // our own openid4vp: link, or empty
 	})
 }
 

@@ -57,6 +57,9 @@ type Config struct {
 	// the tokens.
 	LoginTTL, CodeTTL, AccessTokenTTL, IDTokenTTL, RefreshTokenTTL time.Duration
 	Now                                                            func() time.Time
+	// OID4VP, when set, makes the sign-in page offer an OpenID4VP 1.0
+	// request too, under this verifier identity (oid4vp.go).
+	OID4VP *verifier.OID4VPClient
 }
 
 // Provider is Mustard's OpenID Provider.
@@ -161,6 +164,8 @@ func (p *Provider) Issuer() string { return p.cfg.Issuer }
 //	GET  /oauth2/auth                        authorization endpoint
 //	GET  /oauth2/login/{id}                  sign in with a persona (HTML)
 //	GET  /oauth2/login/{id}/request          the wallet's presentation request
+//	GET  /oauth2/login/{id}/oid4vp           the same as an OpenID4VP Request Object
+//	POST /oauth2/login/{id}/oid4vp-response  its direct_post Response Endpoint
 //	POST /oauth2/login/{id}/presentation     the wallet's answer
 //	GET  /oauth2/consent/{id}                consent to the trust manifest (HTML)
 //	POST /oauth2/consent/{id}                allow or deny
@@ -178,6 +183,8 @@ func (p *Provider) Handler() http.Handler {
 	mux.HandleFunc("GET /oauth2/login/{id}", p.serveLogin)
 	mux.HandleFunc("GET /oauth2/login/{id}/request", p.serveRequest)
 	mux.HandleFunc("POST /oauth2/login/{id}/presentation", p.servePresentation)
+	mux.HandleFunc("GET /oauth2/login/{id}/oid4vp", p.serveOID4VPRequest)
+	mux.HandleFunc("POST /oauth2/login/{id}/oid4vp-response", p.serveOID4VPResponse)
 	mux.HandleFunc("GET /oauth2/consent/{id}", p.serveConsent)
 	mux.HandleFunc("POST /oauth2/consent/{id}", p.serveDecision)
 	mux.HandleFunc("POST /oauth2/token", p.serveToken)
@@ -197,6 +204,7 @@ var Routes = []string{
 	"GET /oauth2/consent/{id}", "POST /oauth2/consent/{id}", "POST /oauth2/token",
 	"GET /oauth2/userinfo", "POST /oauth2/userinfo", "POST /oauth2/revoke", "POST /oauth2/introspect",
 	"GET /oauth2/logout", "POST /oauth2/register",
+	"GET /oauth2/login/{id}/oid4vp", "POST /oauth2/login/{id}/oid4vp-response",
 }
 
 // bounded caps every request body and query the OP reads.

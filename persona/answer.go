@@ -15,8 +15,12 @@ import (
 )
 
 // FetchRequest fetches and checks the presentation request a deep link,
-// QR payload or URL refers to.
+// QR payload or URL refers to: a Mustard request, or an OpenID4VP
+// Authorization Request (openid4vp://…).
 func FetchRequest(ctx context.Context, hc *http.Client, link string) (*verifier.PresentationRequest, error) {
+	if IsAuthorizationLink(link) {
+		return FetchAuthorizationRequest(ctx, hc, link)
+	}
 	uri, err := verifier.RequestURIOf(link)
 	if err != nil {
 		return nil, err
@@ -46,6 +50,10 @@ func FetchRequest(ctx context.Context, hc *http.Client, link string) (*verifier.
 // nothing else), posted to its response URI. A refusal comes back as a
 // *ProblemError.
 func AnswerRequest(ctx context.Context, hc *http.Client, req *verifier.PresentationRequest, credential string, personaKey jwk.Key) error {
+	if req.OID4VP != nil {
+		_, err := answerOID4VP(ctx, hc, req, credential, personaKey)
+		return err
+	}
 	tok, err := sdjwt.Parse(credential)
 	if err != nil {
 		return err

@@ -98,6 +98,9 @@ type API struct {
 	BaseURL string
 	// IsNotFound recognizes the store's "no such request" error.
 	IsNotFound func(error) bool
+	// OID4VP is the verifier's OpenID4VP client identity; nil serves no
+	// OpenID4VP routes' transactions.
+	OID4VP *OID4VPClient
 }
 
 // Handler serves:
@@ -110,6 +113,14 @@ type API struct {
 //	                                 application/vnd.mustard.persona-proof+json with the
 //	                                 policy in the query) against a policy
 //	POST /v1/presentations/verify-batch   many presentations in one call
+//
+// and OpenID for Verifiable Presentations 1.0 (oid4vp_http.go):
+//
+//	POST /v1/oid4vp/requests              a transaction: Authorization Request by reference
+//	GET|POST /v1/oid4vp/requests/{id}     its signed Request Object (request_uri)
+//	GET  /v1/oid4vp/requests/{id}/qr      its openid4vp:// link as a QR code
+//	POST /v1/oid4vp/responses/{id}        the Response Endpoint (direct_post)
+//	GET  /v1/oid4vp/transactions/{tx}     the result, for the relying party
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/presentation-requests", a.serveRequest)
@@ -117,6 +128,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/presentation-requests/{id}/qr", a.serveRequestQR)
 	mux.HandleFunc("POST /v1/presentations/verify", a.serveVerify)
 	mux.HandleFunc("POST /v1/presentations/verify-batch", a.serveBatch)
+	a.oid4vpRoutes(mux)
 	return mux
 }
 
@@ -197,7 +209,7 @@ func (a *API) makeDocument(ctx context.Context, body *RequestJSON, out *Presenta
 func (a *API) requestDoc(r *http.Request) ([]byte, error) {
 	rs, ok := a.Store.(RequestStorage)
 	id := r.PathValue("id")
-	if !ok || len(id) > 64 {
+	if !ok || len(id) > 64 || isOID4VPKey(id) {
 		return nil, ErrUnknownRequest
 	}
 	b, err := rs.Request(r.Context(), id, a.V.cfg.Now())

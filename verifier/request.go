@@ -44,6 +44,9 @@ type PresentationRequest struct {
 	ResponseURI    string    `json:"response_uri"`              // where the wallet POSTs its answer
 	ClientName     string    `json:"client_name,omitempty"`     // who asks, for the wallet's prompt
 	ExpiresAt      time.Time `json:"expires_at"`
+	// OID4VP is set when the request came as an OpenID4VP Authorization
+	// Request: the wallet answers it with a vp_token by direct_post.
+	OID4VP *AuthorizationRequest `json:"-"`
 }
 
 // Check validates a request document: everything a wallet relies on is

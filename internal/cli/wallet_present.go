@@ -26,12 +26,14 @@ func newWalletPresentCmd(e *walletEnv) *cobra.Command {
 	var yes, noDerive bool
 	cmd := &cobra.Command{
 		Use:   "present REQUEST",
-		Short: "Answer a presentation request (a mustard:// link, a QR code's text, a URL, a file, or - for stdin)",
+		Short: "Answer a presentation request (an openid4vp:// or mustard:// link, a QR code's text, a URL, a file, or - for stdin)",
 		Long: `Answer a relying party's presentation request with a key-bound presentation
 of your persona for its scope, disclosing only the claims it requires, sent
 to its response_uri.
 
-REQUEST is a mustard://present?request_uri=… link (what a QR code carries),
+REQUEST is an OpenID4VP link (openid4vp://?client_id=…&request_uri=…, whose
+signed Request Object the wallet checks against the verifier's DID), a
+mustard://present?request_uri=… link (what a QR code carries),
 the https URL of the request document, a file holding either or the
 document itself, or - to read it from stdin. When you have no persona for
 the scope yet, or yours does not prove what the request asks, the wallet
@@ -65,12 +67,18 @@ derives one first (unless --no-derive).`,
 			if len(req.RequiredClaims) > 0 {
 				what = strings.Join(req.RequiredClaims, ", ") + ", and your pseudonym there"
 			}
+			if req.OID4VP != nil {
+				fmt.Fprintf(e.errw(), "OpenID4VP request from %s (%s).\n", req.OID4VP.ClientID, clientAuth(req.OID4VP.ClientID))
+			}
 			fmt.Fprintf(e.errw(), "%s asks for your %s persona: it will see %s.\n", who, req.Scope, what)
 			if !yes && cmd.InOrStdin() == os.Stdin && term.IsTerminal(int(os.Stdin.Fd())) {
 				fmt.Fprint(e.errw(), "Share it? [y/N] ")
 				line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 					_ = u.Audit(persona.AuditEntry{Event: "present", Scope: req.Scope, Audience: req.Audience, Outcome: "declined"})
+					if req.OID4VP != nil {
+						_ = persona.DeclineOID4VP(ctx, httpClient(), req)
+					}
 					return errors.New("declined: nothing was shared")
 				}
 			}
@@ -83,6 +91,9 @@ derives one first (unless --no-derive).`,
 					fmt.Fprintf(w, "Derived a new persona %s for %s.\n", out.Persona, out.Scope)
 				}
 				fmt.Fprintf(w, "Shared with %s: accepted.\n", who)
+				if out.RedirectURI != "" {
+					fmt.Fprintf(w, "Continue in your browser: %s\n", out.RedirectURI)
+				}
 			})
 		},
 	}
@@ -103,6 +114,9 @@ type presentJSON struct {
 	Derived    bool     `json:"derived"`
 	SentTo     string   `json:"sent_to"`
 	Accepted   bool     `json:"accepted"`
+	// RedirectURI is where an OpenID4VP verifier sends the browser next
+	// (same-device flow).
+	RedirectURI string `json:"redirect_uri,omitempty"`
 }
 
 // covers reports whether rec proves everything req asks a persona to.
@@ -174,7 +188,12 @@ func (e *walletEnv) answer(ctx context.Context, u *persona.Unlocked, pin []byte,
 	if err != nil {
 		return nil, fmt.Errorf("the key of persona %s is unreadable: %w", rec.ID, err)
 	}
-	err = persona.AnswerRequest(ctx, httpClient(), req, rec.Credential, key)
+	var redirect string
+	if req.OID4VP != nil {
+		redirect, err = persona.AnswerOID4VP(ctx, httpClient(), req, rec.Credential, key)
+	} else {
+		err = persona.AnswerRequest(ctx, httpClient(), req, rec.Credential, key)
+	}
 	outcome := "accepted"
 	if err != nil {
 		outcome = "refused"
@@ -184,7 +203,7 @@ func (e *walletEnv) answer(ctx context.Context, u *persona.Unlocked, pin []byte,
 		return nil, fmt.Errorf("%s refused the presentation: %w", req.Audience, err)
 	}
 	return &presentJSON{Persona: rec.ID, Scope: rec.Scope, Audience: req.Audience, ClientName: req.ClientName, Disclosed: append([]string{}, req.RequiredClaims...),
-		Derived: derived, SentTo: req.ResponseURI, Accepted: true}, nil
+		Derived: derived, SentTo: req.ResponseURI, Accepted: true, RedirectURI: redirect}, nil
 }
 
 // loadRequest reads a presentation request: a link or URL (fetched), a
@@ -198,7 +217,8 @@ func loadRequest(ctx context.Context, stdin io.Reader, arg string) (*verifier.Pr
 			return nil, err
 		}
 		text = string(b)
-	case strings.HasPrefix(arg, "{"), strings.HasPrefix(arg, verifier.DeepLinkScheme+":"), strings.HasPrefix(arg, "https://"), strings.HasPrefix(arg, "http://"):
+	case strings.HasPrefix(arg, "{"), strings.HasPrefix(arg, verifier.DeepLinkScheme+":"), strings.HasPrefix(arg, "https://"), strings.HasPrefix(arg, "http://"),
+		strings.HasPrefix(arg, verifier.OID4VPScheme+":"):
 	default:
 		b, err := readInput(arg, verifier.MaxRequest)
 		if err != nil {
@@ -218,4 +238,14 @@ func loadRequest(ctx context.Context, stdin io.Reader, arg string) (*verifier.Pr
 		return nil, fmt.Errorf("bad presentation request: %s: ask the site for a new one", strings.TrimPrefix(err.Error(), "verifier: "))
 	}
 	return r, nil
+}
+
+// clientAuth says how an OpenID4VP client was authenticated.
+func clientAuth(clientID string) string {
+	switch {
+	case strings.HasPrefix(clientID, verifier.PrefixDID):
+		return "request signed by a key of " + strings.TrimPrefix(clientID, verifier.PrefixDID) + "'s DID document"
+	default:
+		return "unsigned request: the answer goes only to this address"
+	}
 }

@@ -190,8 +190,8 @@ func (p *walletPage) fill(d *pageData) error {
 func (p *walletPage) request(w http.ResponseWriter, r *http.Request, approve bool) {
 	d := &pageData{}
 	text := strings.TrimSpace(r.PostFormValue("request"))
-	if !strings.HasPrefix(text, "{") && !strings.HasPrefix(text, verifier.DeepLinkScheme+":") && !strings.HasPrefix(text, "http") {
-		d.Error = "bad presentation request: paste a mustard://present link, its URL, or the request document"
+	if !strings.HasPrefix(text, "{") && !strings.HasPrefix(text, verifier.DeepLinkScheme+":") && !strings.HasPrefix(text, "http") && !strings.HasPrefix(text, verifier.OID4VPScheme+":") {
+		d.Error = "bad presentation request: paste an openid4vp:// or mustard://present link, its URL, or the request document"
 		p.index(w, r, d)
 		return
 	}
@@ -204,6 +204,10 @@ func (p *walletPage) request(w http.ResponseWriter, r *http.Request, approve boo
 	if !approve {
 		doc, _ := json.Marshal(req)
 		d.Request, d.RequestText = req, string(doc)
+		if req.OID4VP != nil {
+			// Approving fetches and checks the signed request again.
+			d.RequestText = text
+		}
 		p.mu.Lock()
 		if rec, err := p.u.Persona(req.Scope); err == nil {
 			pj := toPersonaJSON(rec)
@@ -277,7 +281,7 @@ The answer goes to {{.ResponseURI}}.</p>
 
 <h2>Answer a presentation request</h2>
 <form method="post" action="/review"><input type="hidden" name="csrf" value="{{.CSRF}}">
-<label for="request">Paste the request (a mustard://present link, its URL, or the request document):</label>
+<label for="request">Paste the request (an openid4vp:// or mustard://present link, its URL, or the request document):</label>
 <textarea id="request" name="request" required></textarea>
 <button type="submit">Review</button></form>
 

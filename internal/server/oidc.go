@@ -64,6 +64,7 @@ func (s *Server) openOIDC(ctx context.Context, opts Options, pass []byte, sec *s
 		RegistrationTokens: map[string]oidc.RegistrationPolicy{oidc.TokenHash(tok): {}},
 		Framework:          s.Framework.ID,
 		Now:                opts.Now,
+		OID4VP:             s.oid4vpClient(),
 	})
 	return err
 }

@@ -44,12 +44,19 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/persona/revocation", iss)
 	mux.Handle("POST /v1/validation", iss)
 	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, store.ErrUsed) },
+		OID4VP:  s.oid4vpClient(),
 		BaseURL: s.BaseURL, IsNotFound: func(err error) bool { return errors.Is(err, store.ErrNotFound) }}).Handler()
 	mux.Handle("POST /v1/presentation-requests", ver)
 	mux.Handle("GET /v1/presentation-requests/{id}", ver)
 	mux.Handle("GET /v1/presentation-requests/{id}/qr", ver)
 	mux.Handle("POST /v1/presentations/verify", ver)
 	mux.Handle("POST /v1/presentations/verify-batch", ver)
+	mux.Handle("POST /v1/oid4vp/requests", ver)
+	mux.Handle("GET /v1/oid4vp/requests/{id}", ver)
+	mux.Handle("POST /v1/oid4vp/requests/{id}", ver)
+	mux.Handle("GET /v1/oid4vp/requests/{id}/qr", ver)
+	mux.Handle("POST /v1/oid4vp/responses/{id}", ver)
+	mux.Handle("GET /v1/oid4vp/transactions/{tx}", ver)
 	mux.HandleFunc("GET /v1/trust-framework", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/jwt")
 		w.Header().Set("Cache-Control", "public, max-age=300")
