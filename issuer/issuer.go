@@ -213,6 +213,9 @@ type admission struct {
 	possession func(st *persona.Statement) error
 	purpose    string // the store namespace of the statement's nonce
 	scoped     bool   // the nonce names its scope (Nonce)
+	// live says the caller has just checked that the nonce is live
+	// (OpenID4VCI's credential endpoint, for the key proof's c_nonce).
+	live bool
 	// commit consumes the single-use state (the nonce, and for OpenID4VCI
 	// the access token) once every check passed.
 	commit func(ctx context.Context, nonce string) error
@@ -264,10 +267,12 @@ func (i *Issuer) admit(ctx context.Context, a admission, now time.Time) (*person
 			return nil, "", ErrScope
 		}
 	}
-	if ok, err := i.store.NonceValid(ctx, a.purpose, st.Nonce, now); err != nil {
-		return nil, "", err
-	} else if !ok {
-		return nil, "", ErrNonce
+	if !a.live {
+		if ok, err := i.store.NonceValid(ctx, a.purpose, st.Nonce, now); err != nil {
+			return nil, "", err
+		} else if !ok {
+			return nil, "", ErrNonce
+		}
 	}
 	if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
 		return nil, "", ErrProof

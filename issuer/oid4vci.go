@@ -99,7 +99,7 @@ func (i *Issuer) mintPersona(format string) oid4vci.MinterFunc {
 		}
 		now := i.cfg.Now()
 		st, f, err := i.admit(ctx, admission{
-			proof: &proof, format: format, holder: m.KeyProof.Key, purpose: VCINoncePurpose,
+			proof: &proof, format: format, holder: m.KeyProof.Key, purpose: VCINoncePurpose, live: true,
 			possession: func(st *persona.Statement) error {
 				if subtle.ConstantTimeCompare([]byte(st.Nonce), []byte(m.KeyProof.Nonce)) != 1 {
 					return errKeyProofNonce
