@@ -96,3 +96,23 @@ func FuzzParseKeyProof(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseKeyProof: what a jwt key proof costs the credential
+// endpoint (ES256 verification, header jwk, claims).
+func BenchmarkParseKeyProof(b *testing.B) {
+	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, _ := jwk.FromRaw(raw)
+	now := time.Now()
+	kp, err := oid4vci.SignKeyProof(key, "https://issuer.example", "n-1", now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := oid4vci.ParseKeyProof(kp, "https://issuer.example", now, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
