@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
@@ -91,9 +92,10 @@ func describeIssued(cred, format string) (*issuer.IssuedJSON, error) {
 		return nil, errors.New("persona: the issuer's credential is not a JWT")
 	}
 	var c struct {
-		Exp       int64  `json:"exp"`
-		Pseudonym string `json:"pseudonym"`
-		Status    struct {
+		Exp        int64  `json:"exp"`
+		ValidUntil string `json:"validUntil"`
+		Pseudonym  string `json:"pseudonym"`
+		Status     struct {
 			StatusList struct {
 				Idx int64  `json:"idx"`
 				URI string `json:"uri"`
@@ -102,10 +104,7 @@ func describeIssued(cred, format string) (*issuer.IssuedJSON, error) {
 		Subject struct {
 			Pseudonym string `json:"pseudonym"`
 		} `json:"credentialSubject"`
-		Entry struct {
-			Index string `json:"statusListIndex"`
-			URI   string `json:"statusListCredential"`
-		} `json:"credentialStatus"`
+		Entries json.RawMessage `json:"credentialStatus"` // one entry or several
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("persona: the issuer's credential: %w", err)
@@ -114,10 +113,30 @@ func describeIssued(cred, format string) (*issuer.IssuedJSON, error) {
 	if out.Pseudonym == "" {
 		out.Pseudonym = c.Subject.Pseudonym
 	}
+	if t, err := time.Parse(time.RFC3339, c.ValidUntil); out.Expiry == 0 && err == nil {
+		out.Expiry = t.Unix()
+	}
 	idx := c.Status.StatusList.Idx
-	if out.StatusList == "" && c.Entry.URI != "" {
-		out.StatusList = c.Entry.URI
-		idx, _ = strconv.ParseInt(c.Entry.Index, 10, 64)
+	if out.StatusList == "" && len(c.Entries) > 0 {
+		type entry struct {
+			Purpose string `json:"statusPurpose"`
+			Index   string `json:"statusListIndex"`
+			URI     string `json:"statusListCredential"`
+		}
+		var list []entry
+		if json.Unmarshal(c.Entries, &list) != nil {
+			var one entry
+			if err := json.Unmarshal(c.Entries, &one); err != nil {
+				return nil, fmt.Errorf("persona: the issuer's credential: credentialStatus: %w", err)
+			}
+			list = []entry{one}
+		}
+		for _, e := range list {
+			if e.Purpose == "revocation" || out.StatusList == "" {
+				out.StatusList = e.URI
+				idx, _ = strconv.ParseInt(e.Index, 10, 64)
+			}
+		}
 	}
 	// The admin API's index is list number * ListSize + index in the list.
 	if i := strings.Index(out.StatusList, issuer.StatusListPath); i >= 0 {

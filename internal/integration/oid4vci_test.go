@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mustard-id/mustard/circuits/persona"
@@ -18,6 +21,7 @@ import (
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/issuer"
 	wallet "github.com/mustard-id/mustard/persona"
+	"github.com/mustard-id/mustard/verifier"
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -124,6 +128,32 @@ func TestOID4VCIPersona(t *testing.T) {
 	require.Equal(t, http.StatusOK, st, out)
 	creds := out["credentials"].([]any)
 	require.NoError(t, rpVerify(t, creds[0].(map[string]any)["credential"].(string), key, scope))
+
+	// The wallet read the first credential's status index right: the
+	// provider suspends it by that index and relying parties see it.
+	req, err := http.NewRequest("POST", fmt.Sprintf("%s/v1/admin/credentials/%d/status", env.base, iss.StatusIndex), bytes.NewReader(mustJSON(issuer.StatusJSON{Status: "suspended"})))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.ErrorIs(t, rpVerify(t, iss.Credential, key, scope), verifier.ErrSuspended)
+
+	// The W3C VC 2.0 configuration.
+	vkey, err := wallet.NewPersonaKey()
+	require.NoError(t, err)
+	vc, err := c.IssueOID4VCI(ctx, nil, issuer.ConfigPersonaVC, vkey, func(nonce string) (*persona.ProofJSON, error) { return derive(vkey, nonce), nil })
+	require.NoError(t, err)
+	require.Equal(t, issuer.FormatVC2, vc.Format)
+	require.NotZero(t, vc.Expiry)
+	require.Equal(t, env.base+"/v1/status-lists/0/revocation", vc.StatusList)
+	set, err := env.srv.Issuer.PublicKeys()
+	require.NoError(t, err)
+	k, _ := set.Key(0)
+	_, err = jws.Verify([]byte(vc.Credential), jws.WithKey(jwa.ES256, k))
+	require.NoError(t, err)
 }
 
 // The OpenID4VCI endpoints of the whole server: metadata at the
