@@ -188,58 +188,103 @@ type Issued struct {
 // (and the nonce is not consumed) unless every check passes.
 func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	now := i.cfg.Now()
-	format := req.Format
+	st, format, err := i.admit(ctx, admission{
+		proof: &req.Proof, format: req.Format, holder: req.HolderKey, purpose: NoncePurpose, scoped: true,
+		possession: func(st *persona.Statement) error {
+			return verifyPossession(req.HolderKey, req.PoP, i.cfg.ID, st.Nonce)
+		},
+		commit: func(ctx context.Context, nonce string) error {
+			if err := i.store.ConsumeNonce(ctx, NoncePurpose, nonce, now); err != nil {
+				return ErrNonce
+			}
+			return nil
+		},
+	}, now)
+	if err != nil {
+		return nil, err
+	}
+	return i.issue(ctx, st, req.HolderKey, format, now)
+}
+
+// admission is one way to ask for a persona credential: the persona
+// API (Issue) or OpenID4VCI (oid4vci.go). Both go through admit.
+type admission struct {
+	proof  *persona.ProofJSON
+	format string
+	holder jwk.Key // the persona key
+	// possession checks the holder's proof of possession of the key for
+	// the statement's nonce.
+	possession func(st *persona.Statement) error
+	purpose    string // the store namespace of the statement's nonce
+	scoped     bool   // the nonce names its scope (Nonce)
+	// live says the caller has just checked that the nonce is live
+	// (OpenID4VCI's credential endpoint, for the key proof's c_nonce).
+	live bool
+	// commit consumes the single-use state (the nonce, and for OpenID4VCI
+	// the access token) once every check passed.
+	commit func(ctx context.Context, nonce string) error
+}
+
+// admit runs every issuance check on a persona request, cheapest first
+// and the Groth16 verification last, then commits it. It returns the
+// checked statement and the credential format.
+func (i *Issuer) admit(ctx context.Context, a admission, now time.Time) (*persona.Statement, string, error) {
+	format := a.format
 	if format == "" {
 		format = FormatSDJWT
 	}
 	if format != FormatSDJWT && format != FormatVC2 && format != FormatVC11 && !isLDP(format) {
-		return nil, ErrFormat
+		return nil, "", ErrFormat
 	}
-	st, err := persona.Decode(&req.Proof)
+	st, err := persona.Decode(a.proof)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStatement, err)
+		return nil, "", fmt.Errorf("%w: %v", ErrStatement, err)
 	}
 	pub := &st.Public
 	if pub.MinGrade < zk.GradeLow || pub.MinGrade > zk.GradeHigh {
-		return nil, fmt.Errorf("%w: minimum grade must be low, substantial or high", ErrStatement)
+		return nil, "", fmt.Errorf("%w: minimum grade must be low, substantial or high", ErrStatement)
 	}
 	if st.VK != i.cfg.Keys.VKID {
-		return nil, ErrVerifyingKey
+		return nil, "", ErrVerifyingKey
 	}
 	if pub.RegistryRoot != i.cfg.RegistryRoot() {
-		return nil, ErrRegistryRoot
+		return nil, "", ErrRegistryRoot
 	}
 	if pub.RevocationRoot != i.cfg.RevocationRoot() {
-		return nil, ErrRevocation
+		return nil, "", ErrRevocation
 	}
 	if d := time.Unix(pub.Now, 0).Sub(now); d > i.cfg.ClockSkew || d < -i.cfg.ClockSkew {
-		return nil, ErrClock
+		return nil, "", ErrClock
 	}
-	if req.HolderKey == nil {
-		return nil, ErrHolderBinding
+	if a.holder == nil {
+		return nil, "", ErrHolderBinding
 	}
-	hb, err := HolderBinding(req.HolderKey)
+	hb, err := HolderBinding(a.holder)
 	if err != nil || hb != pub.HolderBinding {
-		return nil, ErrHolderBinding
+		return nil, "", ErrHolderBinding
 	}
-	if err := verifyPossession(req.HolderKey, req.PoP, i.cfg.ID, st.Nonce); err != nil {
-		return nil, err
+	if err := a.possession(st); err != nil {
+		return nil, "", err
 	}
-	if _, tag, _ := strings.Cut(st.Nonce, "."); tag != scopeTag(st.Scope) {
-		return nil, ErrScope
+	if a.scoped {
+		if _, tag, _ := strings.Cut(st.Nonce, "."); tag != scopeTag(st.Scope) {
+			return nil, "", ErrScope
+		}
 	}
-	if ok, err := i.store.NonceValid(ctx, NoncePurpose, st.Nonce, now); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, ErrNonce
+	if !a.live {
+		if ok, err := i.store.NonceValid(ctx, a.purpose, st.Nonce, now); err != nil {
+			return nil, "", err
+		} else if !ok {
+			return nil, "", ErrNonce
+		}
 	}
 	if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
-		return nil, ErrProof
+		return nil, "", ErrProof
 	}
-	if err := i.store.ConsumeNonce(ctx, NoncePurpose, st.Nonce, now); err != nil {
-		return nil, ErrNonce
+	if err := a.commit(ctx, st.Nonce); err != nil {
+		return nil, "", err
 	}
-	return i.issue(ctx, st, req.HolderKey, format, now)
+	return st, format, nil
 }
 
 // issue records and signs the credential for a statement whose proof,

@@ -1,6 +1,7 @@
 package persona
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,22 @@ func FuzzParseBackup(f *testing.F) {
 			if strings.Contains(n, "..") || strings.HasPrefix(n, "/") || !walletFileName.MatchString(n) {
 				t.Fatalf("accepted %q", n)
 			}
+		}
+	})
+}
+
+// FuzzDescribeIssued: a credential an OpenID4VCI issuer returns, any
+// bytes, is described or refused, never a panic.
+func FuzzDescribeIssued(f *testing.F) {
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	f.Add("e30." + enc(`{"exp":1790000000,"pseudonym":"ab","status":{"status_list":{"idx":3,"uri":"https://i.example/v1/status-lists/2"}}}`) + ".sig~WyJhIiwiYiIsMV0~")
+	f.Add("e30." + enc(`{"validUntil":"2026-12-24T00:00:00Z","credentialSubject":{"pseudonym":"ab"},"credentialStatus":[{"statusPurpose":"revocation","statusListIndex":"7","statusListCredential":"https://i.example/v1/status-lists/1/revocation"}]}`) + ".sig")
+	f.Add("e30." + enc(`{"credentialStatus":{"statusListIndex":"x"}}`) + ".sig")
+	f.Add("a.b")
+	f.Fuzz(func(t *testing.T, cred string) {
+		out, err := describeIssued(cred, "dc+sd-jwt")
+		if err == nil && out.Credential != cred {
+			t.Fatal("the credential is kept as it came")
 		}
 	})
 }

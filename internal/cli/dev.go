@@ -25,7 +25,7 @@ func newDevCmd() *cobra.Command {
 		Use:   "dev",
 		Short: "Development helpers: a sample source credential, a sample portal",
 	}
-	cmd.AddCommand(newDevCredentialCmd(), newDevPortalCmd())
+	cmd.AddCommand(newDevCredentialCmd(), newDevPortalCmd(), newDevIssuerCmd())
 	return cmd
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/keystore"
+	"github.com/mustard-id/mustard/internal/oid4vci"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/zk"
@@ -119,15 +120,23 @@ func keystoreName(k keystore.Kind) string {
 
 func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 	var credFile, server, issuerID, govFile, federation string
+	var offerArg, txCode string
 	var govThreshold int
 	var noBrowser bool
 	cmd := &cobra.Command{
-		Use:   "enroll (--credential FILE | --federation IDP) --server URL",
+		Use:   "enroll (--credential FILE | --federation IDP | --offer URL) --server URL",
 		Short: "Enroll with a core-identity provider: with a source credential (a JWT-VC), or by logging in at a federation's identity provider",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if (credFile == "") == (federation == "") || server == "" {
-				return &usageError{"enroll needs --server URL and either --credential FILE (a JWT-VC from your source issuer) or --federation IDP (log in at that identity provider)"}
+			if n := countSet(credFile, federation, offerArg); n != 1 || server == "" {
+				return &usageError{"enroll needs --server URL and one of --credential FILE (a JWT-VC from your source issuer), --federation IDP (log in at that identity provider) or --offer URL (a credential offer from your source issuer)"}
+			}
+			var offer *oid4vci.OfferRef
+			if offerArg != "" {
+				var err error
+				if offer, err = oid4vci.ParseOffer(offerArg); err != nil {
+					return fmt.Errorf("cannot read the credential offer: %w", err)
+				}
 			}
 			var source string
 			if credFile != "" {
@@ -181,6 +190,11 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the TPM attestation failed: %w", err)
 			}
+			if offer != nil {
+				if source, err = offerCredential(ctx, offer, txCode); err != nil {
+					return fmt.Errorf("the source issuer gave no credential: %w", err)
+				}
+			}
 			var enr *coreid.EnrollmentJSON
 			if federation != "" {
 				enr, err = e.enrollFederation(ctx, c, federation, comm, u.Wallet.DeviceKeyHash(), ticket, noBrowser)
@@ -208,6 +222,8 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&credFile, "credential", "", "file with the source credential (a JWT-VC)")
 	cmd.Flags().StringVar(&federation, "federation", "", "enroll by logging in at this identity provider (its issuer URL, as the trust framework lists it)")
+	cmd.Flags().StringVar(&offerArg, "offer", "", "enroll with the credential a source issuer offers over OpenID4VCI: an openid-credential-offer:// URL (credential_offer or credential_offer_uri), the offer JSON, or a file holding either")
+	cmd.Flags().StringVar(&txCode, "tx-code", "", "with --offer: the transaction code the source issuer gave you, when its offer asks for one")
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "with --federation: print the login URL instead of opening a browser")
 	cmd.Flags().StringVar(&server, "server", "", "the Mustard server (core-identity provider and issuer), e.g. https://id.example")
 	cmd.Flags().StringVar(&issuerID, "issuer", "", "persona-credential issuer to use when the framework accredits several")

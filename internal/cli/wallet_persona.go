@@ -20,6 +20,7 @@ import (
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/trust"
+	"github.com/mustard-id/mustard/issuer"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -60,7 +61,7 @@ func toPersonaJSON(r *persona.Record) personaJSON {
 func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	var scope, minGrade, keysDir string
 	var preds, disclose []string
-	var replace bool
+	var replace, vci bool
 	cmd := &cobra.Command{
 		Use:   "new --scope SITE [--predicate age>=18 ...] [--disclose country ...]",
 		Short: "Derive a persona for a site: prove in zero knowledge, get its credential from the issuer",
@@ -91,7 +92,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 			} else if err != nil && !errors.Is(err, persona.ErrUnknownPerson) {
 				return err
 			}
-			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir})
+			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir, oid4vci: vci})
 			if err != nil {
 				return err
 			}
@@ -116,6 +117,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	f.StringVar(&minGrade, "min-grade", "", "assurance grade to prove (default: your core credential's)")
 	f.StringVar(&keysDir, "keys", "", "directory of the persona circuit's proving key (default $MUSTARD_ZK_KEYS, else WALLET/zk)")
 	f.BoolVar(&replace, "replace", false, "replace the persona you already have for this scope")
+	f.BoolVar(&vci, "oid4vci", false, "get the credential over OpenID for Verifiable Credential Issuance (offer, token, c_nonce, key proof) instead of POST /v1/persona")
 	return cmd
 }
 
@@ -125,6 +127,7 @@ type deriveSpec struct {
 	preds, disclose []string
 	minGrade        string // "" means the wallet's own grade
 	keysDir         string
+	oid4vci         bool // get the credential over OpenID4VCI
 }
 
 // walletGrade is the grade the wallet's personas prove by default: the
@@ -156,10 +159,6 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 	if err != nil {
 		return nil, 0, err
 	}
-	nonce, err := c.Nonce(ctx, spec.scope)
-	if err != nil {
-		return nil, 0, fmt.Errorf("the issuer gave no nonce: %w", err)
-	}
 	snap, err := c.Revocations(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("cannot fetch the revocation snapshot: %w", err)
@@ -168,19 +167,39 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 	if err != nil {
 		return nil, 0, err
 	}
-	var proof *circuit.ProofJSON
-	start := time.Now()
-	err = e.withProgress("proving", func() error {
-		proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, persona.Query{Scope: spec.scope, Nonce: nonce, MinGrade: grade, Predicates: spec.preds, Disclose: spec.disclose, Now: time.Now()})
-		return err
-	})
-	if err != nil {
-		return nil, 0, keystoreHelp(err)
+	var proving time.Duration
+	prove := func(nonce string) (*circuit.ProofJSON, error) {
+		var proof *circuit.ProofJSON
+		start := time.Now()
+		err := e.withProgress("proving", func() error {
+			var err error
+			proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, persona.Query{Scope: spec.scope, Nonce: nonce, MinGrade: grade, Predicates: spec.preds, Disclose: spec.disclose, Now: time.Now()})
+			return err
+		})
+		proving = time.Since(start)
+		if err != nil {
+			return nil, keystoreHelp(err)
+		}
+		return proof, nil
 	}
-	proving := time.Since(start)
-	iss, err := c.Issue(ctx, u.Meta.Issuer, proof, key)
-	if err != nil {
-		return nil, 0, fmt.Errorf("the issuer refused the persona: %w", err)
+	var iss *issuer.IssuedJSON
+	if spec.oid4vci {
+		// OpenID4VCI: offer, token, c_nonce, then the proof for that nonce.
+		if iss, err = c.IssueOID4VCI(ctx, nil, "", key, prove); err != nil {
+			return nil, 0, fmt.Errorf("the issuer refused the persona (OpenID4VCI): %w", err)
+		}
+	} else {
+		nonce, err := c.Nonce(ctx, spec.scope)
+		if err != nil {
+			return nil, 0, fmt.Errorf("the issuer gave no nonce: %w", err)
+		}
+		proof, err := prove(nonce)
+		if err != nil {
+			return nil, 0, err
+		}
+		if iss, err = c.Issue(ctx, u.Meta.Issuer, proof, key); err != nil {
+			return nil, 0, fmt.Errorf("the issuer refused the persona: %w", err)
+		}
 	}
 	if err := checkIssued(ctx, fw, u.Meta.Issuer, iss.Credential, key); err != nil {
 		return nil, 0, err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/community"
+	"github.com/mustard-id/mustard/internal/oid4vci"
 	"github.com/mustard-id/mustard/oidc"
 )
 
@@ -77,6 +78,7 @@ func registeredRoutes(t *testing.T) []string {
 	out = append(out, coreid.FederationRoutes...)
 	out = append(out, oidc.Routes...)
 	out = append(out, community.Routes...)
+	out = append(out, oid4vci.Routes...)
 	require.NotEmpty(t, out)
 	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/community"
+	"github.com/mustard-id/mustard/internal/oid4vci"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/store"
 	"github.com/mustard-id/mustard/internal/trust"
@@ -43,6 +44,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /v1/persona/revocation-nonce", iss)
 	mux.Handle("POST /v1/persona/revocation", iss)
 	mux.Handle("POST /v1/validation", iss)
+	if vci, err := s.Issuer.OID4VCI(s.Store); err != nil {
+		slog.Warn("OpenID4VCI is off", "err", err.Error())
+	} else {
+		vh := vci.Handler()
+		for _, route := range oid4vci.Routes {
+			mux.Handle(route, vh)
+		}
+	}
 	ver := (&verifier.API{V: s.Verifier, Store: s.Store, IsNonceUsed: func(err error) bool { return errors.Is(err, store.ErrUsed) },
 		OID4VP:  s.oid4vpClient(),
 		BaseURL: s.BaseURL, IsNotFound: func(err error) bool { return errors.Is(err, store.ErrNotFound) }}).Handler()

@@ -71,6 +71,11 @@ type Store interface {
 	PutRequest(ctx context.Context, id string, doc []byte, expires time.Time) error
 	Request(ctx context.Context, id string, now time.Time) ([]byte, error)
 
+	// OpenID for Verifiable Credential Issuance state (oid4vci.Storage).
+	PutGrant(ctx context.Context, kind, key string, doc []byte, expires time.Time) error
+	Grant(ctx context.Context, kind, key string, now time.Time) ([]byte, error)
+	ConsumeGrant(ctx context.Context, kind, key string, now time.Time) ([]byte, error)
+
 	// OpenID Provider state (oidc.Backend).
 	PutOAuth(ctx context.Context, kind, key, requestID string, data []byte, expires time.Time) error
 	OAuth(ctx context.Context, kind, key string) (data []byte, active bool, err error)

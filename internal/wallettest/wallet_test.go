@@ -252,7 +252,8 @@ func TestWalletStory(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &shop))
 	require.Equal(t, "shop.example", shop["scope"])
 
-	r = ok(t, dir, "persona", "new", "--scope", "forum.example", "--keys", env.keys)
+	// Over OpenID4VCI: offer, token, c_nonce, key proof.
+	r = ok(t, dir, "persona", "new", "--scope", "forum.example", "--keys", env.keys, "--oid4vci")
 	require.Contains(t, r.stdout, "New persona")
 	require.Contains(t, r.stdout, "forum.example will recognize you")
 

@@ -134,6 +134,19 @@ CREATE TABLE community_statements (
 	PRIMARY KEY (gid, topic, nullifier)
 );
 `,
+	// 3: OpenID for Verifiable Credential Issuance state (offers,
+	// pre-authorized codes and access tokens by hash).
+	`
+CREATE TABLE vci_grants (
+	kind       TEXT NOT NULL,
+	gkey       TEXT NOT NULL,
+	doc        BYTEA NOT NULL,
+	expires_at BIGINT NOT NULL,
+	used       INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (kind, gkey)
+);
+CREATE INDEX vci_grants_expiry ON vci_grants(expires_at);
+`,
 }
 
 // migrate brings the schema (the first on the connection's search_path)

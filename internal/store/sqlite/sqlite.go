@@ -76,7 +76,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; serialize here rather than retry
-	for _, sch := range []string{schema, coreidSchema, oauthSchema, tlog.Schema, statusSchema, gradeSchema, presentationSchema} {
+	for _, sch := range []string{schema, coreidSchema, oauthSchema, tlog.Schema, statusSchema, gradeSchema, presentationSchema, vciSchema} {
 		if _, err := db.Exec(sch); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: migrate: %w", err)

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Open) {
 		{"ValidationLookups", testValidationLookups},
 		{"RecordPersonaRandomIndex", testRecordPersonaRandomIndex},
 		{"Requests", testRequests},
+		{"GrantsOnce", testGrantsOnce},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, open(t)) })
 	}
