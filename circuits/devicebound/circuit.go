@@ -21,8 +21,8 @@ type (
 // Comb parameters: s·T is computed as Σ_i 2^i·Σ_j Table[j][v_{j,i}],
 // Tables tables of 2^Teeth points each, Spacing doublings.
 const (
-	Tables  = 2
-	Teeth   = 4
+	Tables  = 1
+	Teeth   = 8
 	Spacing = 256 / (Tables * Teeth)
 )
 
@@ -71,7 +71,7 @@ func SignerKey(api frontend.API, table [][1 << Teeth]Point, c *Point, s *emulate
 	for j := range table {
 		tables[j] = table[j][:]
 	}
-	a := &arith{api: api, fp: fp}
+	a := &arith{api: api, fp: fp, logDeriv: true}
 	return a.add(a.comb(tables, fr.ToBits(s), Teeth, Spacing), c), nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/consensys/gnark/constraint/solver"
 	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/lookup/logderivlookup"
 	"github.com/consensys/gnark/std/math/emulated"
 )
 
@@ -19,6 +20,8 @@ func init() {
 type arith struct {
 	api frontend.API
 	fp  *emulated.Field[Fp]
+
+	logDeriv bool // look table points up by a log-derivative argument, not multiplexers
 }
 
 type elems = [][]*emulated.Element[Fp]
@@ -77,6 +80,50 @@ func (a *arith) lookup(table []Point, bits []frontend.Variable) *Point {
 	return &Point{X: *a.fp.Mux(sel, xs...), Y: *a.fp.Mux(sel, ys...)}
 }
 
+// pointTable looks points up in public tables by a log-derivative
+// argument: one native table holds every limb of every point, and a
+// lookup costs a few constraints per limb, where a multiplexer costs one
+// per entry and limb.
+type pointTable struct {
+	a     *arith
+	t     logderivlookup.Table
+	n     int // points per table
+	limbs int
+}
+
+func (a *arith) newPointTable(tables [][]Point) *pointTable {
+	pt := &pointTable{a: a, t: logderivlookup.New(a.api), n: len(tables[0]), limbs: len(tables[0][0].X.Limbs)}
+	for _, tab := range tables {
+		for _, p := range tab {
+			for _, l := range p.X.Limbs {
+				pt.t.Insert(l)
+			}
+			for _, l := range p.Y.Limbs {
+				pt.t.Insert(l)
+			}
+		}
+	}
+	return pt
+}
+
+// lookup returns tables[j][v], v given by its bits (least significant
+// first). The limbs are the public inputs' own, which the verifier sets
+// canonical (PublicAssignment): 64-bit each.
+func (pt *pointTable) lookup(j int, bits []frontend.Variable) *Point {
+	api := pt.a.api
+	v := frontend.Variable(0)
+	for i := len(bits) - 1; i >= 0; i-- {
+		v = api.Add(api.Mul(v, 2), bits[i])
+	}
+	base := api.Mul(api.Add(v, j*pt.n), 2*pt.limbs)
+	idx := make([]frontend.Variable, 2*pt.limbs)
+	for i := range idx {
+		idx[i] = api.Add(base, i)
+	}
+	l := pt.t.Lookup(idx...)
+	return &Point{X: *pt.a.fp.UnsafeFromLimbs(l[:pt.limbs]), Y: *pt.a.fp.UnsafeFromLimbs(l[pt.limbs:])}
+}
+
 // comb returns Σ_i 2^i·Σ_j tables[j][v_{j,i}] where v_{j,i} has bits
 // bits[(j·teeth + k)·spacing + i] for k < teeth: with tables[j][v] =
 // Σ_k v_k·2^{(j·teeth+k)·spacing}·T + A_j, that is
@@ -89,14 +136,18 @@ func (a *arith) comb(tables [][]Point, bits []frontend.Variable, teeth, spacing 
 		}
 		return v
 	}
-	acc := a.lookup(tables[0], digit(0, spacing-1))
+	lookup := func(j int, bits []frontend.Variable) *Point { return a.lookup(tables[j], bits) }
+	if a.logDeriv {
+		lookup = a.newPointTable(tables).lookup
+	}
+	acc := lookup(0, digit(0, spacing-1))
 	for j := 1; j < len(tables); j++ {
-		acc = a.add(acc, a.lookup(tables[j], digit(j, spacing-1)))
+		acc = a.add(acc, lookup(j, digit(j, spacing-1)))
 	}
 	for i := spacing - 2; i >= 0; i-- {
-		acc = a.doubleAndAdd(acc, a.lookup(tables[0], digit(0, i)))
+		acc = a.doubleAndAdd(acc, lookup(0, digit(0, i)))
 		for j := 1; j < len(tables); j++ {
-			acc = a.add(acc, a.lookup(tables[j], digit(j, i)))
+			acc = a.add(acc, lookup(j, digit(j, i)))
 		}
 	}
 	return acc

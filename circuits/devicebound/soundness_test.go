@@ -88,12 +88,14 @@ func TestSoundness(t *testing.T) {
 		// The efficient-ECDSA inputs inconsistent with R.
 		"table entry tampered": func(t *testing.T) *Circuit {
 			w := witness(t, &f.pub, &f.priv, b, f.sig.S)
-			w.Table[1][5] = w.Table[1][6]
+			v := topDigit(f.sig.S)
+			w.Table[0][v] = w.Table[0][(v+1)%len(w.Table[0])]
 			return w
 		},
 		"table entry off by G": func(t *testing.T) *Circuit {
 			w := witness(t, &f.pub, &f.priv, b, f.sig.S)
-			w.Table[0][0] = point(addG(t, b, 0, 0))
+			v := topDigit(f.sig.S)
+			w.Table[0][v] = point(addG(t, b, 0, v))
 			return w
 		},
 		"C tampered": func(t *testing.T) *Circuit {
@@ -139,6 +141,15 @@ func TestSoundness(t *testing.T) {
 			t.Log(err)
 		})
 	}
+}
+
+// topDigit is the comb digit of s the first lookup uses.
+func topDigit(s *big.Int) int {
+	v := 0
+	for k := range Teeth {
+		v |= int(s.Bit(k*Spacing+Spacing-1)) << k
+	}
+	return v
 }
 
 // addG returns the table entry (j, v) plus G.

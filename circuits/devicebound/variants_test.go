@@ -3,6 +3,7 @@ package devicebound
 import (
 	"crypto/ecdsa"
 	"crypto/rand"
+	"fmt"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -111,6 +112,7 @@ var steps = []step{
 	{"efficient-incomplete", &efficientCircuit{incomplete: true}, func(t testing.TB, f *fixture) frontend.Circuit { return assignEfficient(t, f, true) }},
 	{"comb-1x4", newComb(1, 4), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 1, 4) }},
 	{"comb-2x4", newComb(2, 4), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 2, 4) }},
+	ldStep(1, 4), ldStep(2, 4), ldStep(4, 4), ldStep(1, 8),
 	{"comb-4x4", newComb(4, 4), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 4, 4) }},
 	{"comb-4x2", newComb(4, 2), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 4, 2) }},
 	{"final", &Circuit{}, func(t testing.TB, f *fixture) frontend.Circuit {
@@ -164,7 +166,8 @@ type combCircuit struct {
 	C       Point     `gnark:",public"` // U − (2^spacing − 1)·Σ A_j
 	S       emulated.Element[Fr]
 
-	teeth, spacing int `gnark:"-"`
+	teeth, spacing int  `gnark:"-"`
+	logDeriv       bool `gnark:"-"`
 }
 
 func newComb(tables, teeth int) *combCircuit {
@@ -187,7 +190,7 @@ func (c *combCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	a := &arith{api: api, fp: fp}
+	a := &arith{api: api, fp: fp, logDeriv: c.logDeriv}
 	q := a.add(a.comb(c.Tables, fr.ToBits(&c.S), c.teeth, c.spacing), &c.C)
 	return AssertKeyHash(api, q, c.Persona.DeviceKeyHash)
 }
@@ -209,4 +212,18 @@ func assignComb(t testing.TB, f *fixture, tables, teeth int) *combCircuit {
 	c.C = point(&cc)
 	c.Persona, c.S = w.Persona, w.S
 	return c
+}
+
+func newCombLD(tables, teeth int) *combCircuit {
+	c := newComb(tables, teeth)
+	c.logDeriv = true
+	return c
+}
+
+func ldStep(tables, teeth int) step {
+	return step{fmt.Sprintf("comb-%dx%d-logderiv", tables, teeth), newCombLD(tables, teeth), func(t testing.TB, f *fixture) frontend.Circuit {
+		c := assignComb(t, f, tables, teeth)
+		c.logDeriv = true
+		return c
+	}}
 }
