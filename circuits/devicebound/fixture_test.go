@@ -36,10 +36,19 @@ func attrOf(t testing.TB, name, v string) (int, fr.Element) {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC).Unix()}
-	var err error
-	f.dev, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	dev, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
+	f := newFixtureFor(t, &dev.PublicKey)
+	f.dev = dev
+	f.sig = signNonce(t, dev, f.pub.Nonce)
+	return f
+}
+
+// newFixtureFor builds the world around the device key devKey; the
+// caller signs the nonce.
+func newFixtureFor(t testing.TB, devKey *ecdsa.PublicKey) *fixture {
+	t.Helper()
+	f := &fixture{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC).Unix()}
 	other, err := zk.GenerateKey(nil)
 	require.NoError(t, err)
 	f.key, err = zk.GenerateKey(nil)
@@ -61,7 +70,7 @@ func newFixture(t testing.TB) *fixture {
 		Grade:         zk.GradeHigh,
 		Expiry:        f.now + 30*86400,
 		RevNonce:      revNonce,
-		DeviceKeyHash: KeyHash(&f.dev.PublicKey),
+		DeviceKeyHash: KeyHash(devKey),
 	}
 	natIdx, nat := attrOf(t, "nationality", "NL")
 	cred.Attrs[natIdx-1] = nat
@@ -103,7 +112,6 @@ func newFixture(t testing.TB) *fixture {
 		Registry:    reg.Path(regLeaf),
 		Revocation:  nm,
 	}
-	f.sig = signNonce(t, f.dev, f.pub.Nonce)
 	return f
 }
 

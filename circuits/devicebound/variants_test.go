@@ -102,6 +102,11 @@ type step struct {
 }
 
 var steps = []step{
+	{"persona-only", &persona.Circuit{}, func(t testing.TB, f *fixture) frontend.Circuit {
+		w, err := persona.Assign(&f.pub, &f.priv)
+		require.NoError(t, err)
+		return w
+	}},
 	{"direct-complete", &directCircuit{}, func(t testing.TB, f *fixture) frontend.Circuit { return assignDirect(t, f) }},
 	{"direct-incomplete", &directCircuit{incomplete: true}, func(t testing.TB, f *fixture) frontend.Circuit {
 		w := assignDirect(t, f)
