@@ -35,8 +35,9 @@ type Circuit struct {
 	// C = U − (2^Spacing − 1)·Σ_j A_j, where T = r⁻¹·R and U = −r⁻¹·z·G:
 	// the verifier computes them from the signature's public point R and
 	// the nonce (PublicAssignment).
-	Table [Tables][1 << Teeth]Point `gnark:",public"`
-	C     Point                     `gnark:",public"`
+	// Each table point is three public inputs, its limbs packed (Pack).
+	Table [Tables][1 << Teeth][Packed]frontend.Variable `gnark:",public"`
+	C     Point                                         `gnark:",public"`
 
 	// S is the signature's s: secret, and with it the device key.
 	S emulated.Element[Fr]
@@ -58,7 +59,7 @@ func (c *Circuit) Define(api frontend.API) error {
 // under which (r, s) is a valid ECDSA signature on z when T = r⁻¹·R and
 // U = −r⁻¹·z·G with x(R) ≡ r, since s·R = z·G + r·Q gives
 // Q = r⁻¹·(s·R − z·G).
-func SignerKey(api frontend.API, table [][1 << Teeth]Point, c *Point, s *emulated.Element[Fr]) (*Point, error) {
+func SignerKey(api frontend.API, table [][1 << Teeth][Packed]frontend.Variable, c *Point, s *emulated.Element[Fr]) (*Point, error) {
 	fp, err := emulated.NewField[Fp](api)
 	if err != nil {
 		return nil, err
@@ -67,12 +68,14 @@ func SignerKey(api frontend.API, table [][1 << Teeth]Point, c *Point, s *emulate
 	if err != nil {
 		return nil, err
 	}
-	tables := make([][]Point, len(table))
+	tables := make([][][Packed]frontend.Variable, len(table))
 	for j := range table {
 		tables[j] = table[j][:]
 	}
-	a := &arith{api: api, fp: fp, logDeriv: true}
-	return a.add(a.comb(tables, fr.ToBits(s), Teeth, Spacing), c), nil
+	a := &arith{api: api, fp: fp}
+	pt := a.newPointTable(tables)
+	lookup := func(j int, bits []frontend.Variable) *Point { return pt.lookup(j, 1<<Teeth, bits) }
+	return a.add(a.comb(lookup, len(tables), fr.ToBits(s), Teeth, Spacing), c), nil
 }
 
 // AssertKeyHash asserts that the P-256 point q hashes to keyHash:

@@ -8,10 +8,11 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/lookup/logderivlookup"
 	"github.com/consensys/gnark/std/math/emulated"
+	"github.com/consensys/gnark/std/rangecheck"
 )
 
 func init() {
-	solver.RegisterHint(chordHint, elmHint)
+	solver.RegisterHint(chordHint, elmHint, unpackHint)
 }
 
 // arith is exact affine arithmetic on P-256 in the circuit: every formula
@@ -20,8 +21,6 @@ func init() {
 type arith struct {
 	api frontend.API
 	fp  *emulated.Field[Fp]
-
-	logDeriv bool // look table points up by a log-derivative argument, not multiplexers
 }
 
 type elems = [][]*emulated.Element[Fp]
@@ -66,40 +65,27 @@ func (a *arith) doubleAndAdd(p, q *Point) *Point {
 	return &Point{X: *x, Y: *y}
 }
 
-// lookup returns table[v], v given by its bits (least significant first).
-func (a *arith) lookup(table []Point, bits []frontend.Variable) *Point {
-	sel := frontend.Variable(0)
-	for i := len(bits) - 1; i >= 0; i-- {
-		sel = a.api.Add(a.api.Mul(sel, 2), bits[i])
-	}
-	xs := make([]*emulated.Element[Fp], len(table))
-	ys := make([]*emulated.Element[Fp], len(table))
-	for i := range table {
-		xs[i], ys[i] = &table[i].X, &table[i].Y
-	}
-	return &Point{X: *a.fp.Mux(sel, xs...), Y: *a.fp.Mux(sel, ys...)}
-}
-
 // pointTable looks points up in public tables by a log-derivative
-// argument: one native table holds every limb of every point, and a
-// lookup costs a few constraints per limb, where a multiplexer costs one
-// per entry and limb.
+// argument. Each point is three public inputs, its eight 64-bit limbs
+// packed three to an input (x0 x1 x2 | x3 y0 y1 | y2 y3, least
+// significant first: 192 bits, below the field's 254); one native table
+// holds them all, a lookup costs three queries, and the limbs are split
+// back with 64-bit range checks, which makes the split unique.
 type pointTable struct {
-	a     *arith
-	t     logderivlookup.Table
-	n     int // points per table
-	limbs int
+	a  *arith
+	t  logderivlookup.Table
+	rc frontend.Rangechecker
 }
 
-func (a *arith) newPointTable(tables [][]Point) *pointTable {
-	pt := &pointTable{a: a, t: logderivlookup.New(a.api), n: len(tables[0]), limbs: len(tables[0][0].X.Limbs)}
+// Packed is the number of public inputs per table point.
+const Packed = 3
+
+func (a *arith) newPointTable(tables [][][Packed]frontend.Variable) *pointTable {
+	pt := &pointTable{a: a, t: logderivlookup.New(a.api), rc: rangecheck.New(a.api)}
 	for _, tab := range tables {
 		for _, p := range tab {
-			for _, l := range p.X.Limbs {
-				pt.t.Insert(l)
-			}
-			for _, l := range p.Y.Limbs {
-				pt.t.Insert(l)
+			for _, v := range p {
+				pt.t.Insert(v)
 			}
 		}
 	}
@@ -107,28 +93,72 @@ func (a *arith) newPointTable(tables [][]Point) *pointTable {
 }
 
 // lookup returns tables[j][v], v given by its bits (least significant
-// first). The limbs are the public inputs' own, which the verifier sets
-// canonical (PublicAssignment): 64-bit each.
-func (pt *pointTable) lookup(j int, bits []frontend.Variable) *Point {
+// first); n is the number of points per table.
+func (pt *pointTable) lookup(j, n int, bits []frontend.Variable) *Point {
 	api := pt.a.api
 	v := frontend.Variable(0)
 	for i := len(bits) - 1; i >= 0; i-- {
 		v = api.Add(api.Mul(v, 2), bits[i])
 	}
-	base := api.Mul(api.Add(v, j*pt.n), 2*pt.limbs)
-	idx := make([]frontend.Variable, 2*pt.limbs)
-	for i := range idx {
-		idx[i] = api.Add(base, i)
+	base := api.Mul(api.Add(v, j*n), Packed)
+	packed := pt.t.Lookup(base, api.Add(base, 1), api.Add(base, 2))
+	limbs := make([]frontend.Variable, 0, 9)
+	for i, p := range packed {
+		k := 3
+		if i == 2 {
+			k = 2
+		}
+		l, err := api.Compiler().NewHint(unpackHint, k, p)
+		if err != nil {
+			panic(err)
+		}
+		sum := frontend.Variable(0)
+		for m := k - 1; m >= 0; m-- {
+			pt.rc.Check(l[m], 64)
+			sum = api.Add(api.Mul(sum, limb), l[m])
+		}
+		api.AssertIsEqual(sum, p)
+		limbs = append(limbs, l...)
 	}
-	l := pt.t.Lookup(idx...)
-	return &Point{X: *pt.a.fp.UnsafeFromLimbs(l[:pt.limbs]), Y: *pt.a.fp.UnsafeFromLimbs(l[pt.limbs:])}
+	return &Point{X: *pt.a.fp.UnsafeFromLimbs(limbs[:4]), Y: *pt.a.fp.UnsafeFromLimbs(limbs[4:8])}
 }
 
-// comb returns Σ_i 2^i·Σ_j tables[j][v_{j,i}] where v_{j,i} has bits
-// bits[(j·teeth + k)·spacing + i] for k < teeth: with tables[j][v] =
+// Pack returns a point's limbs packed three to a field element, as
+// lookup reads them.
+func Pack(limbs [8]*big.Int) [Packed]*big.Int {
+	var out [Packed]*big.Int
+	for i := range out {
+		out[i] = new(big.Int)
+		for m := min(3*i+2, 7); m >= 3*i; m-- {
+			out[i].Lsh(out[i], 64).Add(out[i], limbs[m])
+		}
+	}
+	return out
+}
+
+// unpackHint splits its input into 64-bit limbs, least significant first.
+func unpackHint(_ *big.Int, in, out []*big.Int) error {
+	if len(in) != 1 {
+		return errors.New("unpack hint: want one input")
+	}
+	v := new(big.Int).Set(in[0])
+	mask := new(big.Int).SetUint64(^uint64(0))
+	for i := range out {
+		out[i].And(v, mask)
+		v.Rsh(v, 64)
+	}
+	return nil
+}
+
+// comb returns 2^spacing·B + Σ_i 2^i·Σ_j table_j[v_{j,i}] for tables
+// tables of 2^teeth points, read by lookup, where v_{j,i} has bits
+// bits[(j·teeth + k)·spacing + i] for k < teeth: with table_j[v] =
 // Σ_k v_k·2^{(j·teeth+k)·spacing}·T + A_j, that is
-// s·T + (2^spacing − 1)·Σ_j A_j.
-func (a *arith) comb(tables [][]Point, bits []frontend.Variable, teeth, spacing int) *Point {
+// s·T + (2^spacing − 1)·Σ_j A_j + 2^spacing·B. The accumulator starts at
+// the constant B (combStart) rather than at a table point: every
+// accumulator then has a B component a table point lacks, so an honest
+// prover never adds a point to itself (two equal top digits would).
+func (a *arith) comb(lookup func(j int, bits []frontend.Variable) *Point, tables int, bits []frontend.Variable, teeth, spacing int) *Point {
 	digit := func(j, i int) []frontend.Variable {
 		v := make([]frontend.Variable, teeth)
 		for k := range v {
@@ -136,17 +166,11 @@ func (a *arith) comb(tables [][]Point, bits []frontend.Variable, teeth, spacing 
 		}
 		return v
 	}
-	lookup := func(j int, bits []frontend.Variable) *Point { return a.lookup(tables[j], bits) }
-	if a.logDeriv {
-		lookup = a.newPointTable(tables).lookup
-	}
-	acc := lookup(0, digit(0, spacing-1))
-	for j := 1; j < len(tables); j++ {
-		acc = a.add(acc, lookup(j, digit(j, spacing-1)))
-	}
-	for i := spacing - 2; i >= 0; i-- {
+	b := combStart()
+	acc := &Point{X: emulated.ValueOf[Fp](b.X.BigInt(new(big.Int))), Y: emulated.ValueOf[Fp](b.Y.BigInt(new(big.Int)))}
+	for i := spacing - 1; i >= 0; i-- {
 		acc = a.doubleAndAdd(acc, lookup(0, digit(0, i)))
-		for j := 1; j < len(tables); j++ {
+		for j := 1; j < tables; j++ {
 			acc = a.add(acc, lookup(j, digit(j, i)))
 		}
 	}

@@ -44,12 +44,16 @@
 // computes natively from T and passes as public inputs: Table[j][v] =
 // Σ_k v_k·2^{(j·Teeth+k)·Spacing}·T + A_j for j < Tables, v < 2^Teeth,
 // with A_j a hash-to-curve point (so no entry is the point at infinity),
-// and C = U − (2^Spacing − 1)·Σ_j A_j. The circuit does Spacing − 1
-// double-and-adds and Tables·Spacing lookups, with no variable-base table
-// of its own.
+// each point's eight 64-bit limbs packed three to an input (Pack), and
+// C = U − (2^Spacing − 1)·Σ_j A_j − 2^Spacing·B. The accumulator starts at
+// the constant hash-to-curve point B, so that it never equals a table
+// point; the circuit does Spacing double-and-adds, each with one table
+// lookup by a log-derivative argument, and no variable-base table of its
+// own.
 //
 // Soundness of the comb: the table points and C are public inputs set by
-// the verifier, on the curve by construction. Every addition p + q
+// the verifier, on the curve by construction, and their unpacked limbs are
+// range-checked to 64 bits, which makes the unpacking unique. Every addition p + q
 // asserts x(p) ≠ x(q) (an inverse exists), so its slope is the chord's
 // and unique; every double-and-add 2p + q = (p + q) + p has a second
 // relation whose right side is −2y_p ≠ 0 (P-256 has no point of order

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/secp256r1"
+	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/math/emulated"
 
 	"github.com/mustard-id/mustard/circuits/persona"
@@ -205,13 +207,31 @@ func PublicAssignment(pub *persona.Public, b *Binding) (*Circuit, error) {
 	w := &Circuit{Persona: *persona.PublicAssignment(pub)}
 	for j := range tables {
 		for v := range tables[j] {
-			w.Table[j][v] = point(&tables[j][v])
+			w.Table[j][v] = packed(&tables[j][v])
 		}
 	}
 	var c secp256r1.G1Affine
 	c.Sub(&u, &bias)
 	w.C = point(&c)
 	return w, nil
+}
+
+// packed returns p's limbs packed for the table (Pack).
+func packed(p *secp256r1.G1Affine) [Packed]frontend.Variable {
+	var x, y big.Int
+	p.X.BigInt(&x)
+	p.Y.BigInt(&y)
+	var limbs [8]*big.Int
+	mask := new(big.Int).SetUint64(^uint64(0))
+	for i := range 4 {
+		limbs[i] = new(big.Int).And(new(big.Int).Rsh(&x, uint(64*i)), mask)
+		limbs[4+i] = new(big.Int).And(new(big.Int).Rsh(&y, uint(64*i)), mask)
+	}
+	var out [Packed]frontend.Variable
+	for i, v := range Pack(limbs) {
+		out[i] = v
+	}
+	return out
 }
 
 func point(p *secp256r1.G1Affine) Point {
@@ -231,9 +251,19 @@ func combOffset(j int) secp256r1.G1Affine {
 	return p
 }
 
+// combStart is B, where the comb's accumulator starts: a point of
+// unknown logarithm (doc.go).
+var combStart = sync.OnceValue(func() secp256r1.G1Affine {
+	p, err := secp256r1.HashToG1(nil, []byte("mustard/device-bound/comb-start/v1"))
+	if err != nil {
+		panic(err) // fixed inputs: cannot happen
+	}
+	return p
+})
+
 // combTables returns the comb's public tables for T, tables[j][v] =
 // Σ_k v_k·2^{(j·teeth+k)·spacing}·T + A_j, and (2^spacing − 1)·Σ_j A_j,
-// which the comb adds to s·T.
+// plus 2^spacing·B: what the comb adds to s·T.
 func combTables(t *secp256r1.G1Affine, nTables, teeth, spacing int) ([][]secp256r1.G1Affine, secp256r1.G1Affine) {
 	var bias, sum secp256r1.G1Jac
 	tables := make([][]secp256r1.G1Affine, nTables)
@@ -256,8 +286,11 @@ func combTables(t *secp256r1.G1Affine, nTables, teeth, spacing int) ([][]secp256
 			tables[j][v].FromJacobian(&sum)
 		}
 	}
-	var c secp256r1.G1Affine
+	var c, b secp256r1.G1Affine
 	c.FromJacobian(&bias)
 	c.ScalarMultiplication(&c, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(spacing)), big.NewInt(1)))
+	b = combStart()
+	b.ScalarMultiplication(&b, new(big.Int).Lsh(big.NewInt(1), uint(spacing)))
+	c.Add(&c, &b)
 	return tables, c
 }

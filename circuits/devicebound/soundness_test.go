@@ -95,7 +95,7 @@ func TestSoundness(t *testing.T) {
 		"table entry off by G": func(t *testing.T) *Circuit {
 			w := witness(t, &f.pub, &f.priv, b, f.sig.S)
 			v := topDigit(f.sig.S)
-			w.Table[0][v] = point(addG(t, b, 0, v))
+			w.Table[0][v] = packed(addG(t, b, 0, v))
 			return w
 		},
 		"C tampered": func(t *testing.T) *Circuit {
@@ -237,4 +237,32 @@ func mustBinding(t *testing.T, f *fixture) *Binding {
 	b, err := f.sig.Binding(f.pub.Nonce)
 	require.NoError(t, err)
 	return b
+}
+
+// TestCombComplete: the comb solves for scalars whose digits repeat or
+// vanish (s = 1: every digit 0 but the lowest; 3·2^30: the two top
+// digits equal), which a comb starting at a table point could not add.
+// Each s is the "signature" of the key s·T + U, which the credential is
+// made to commit.
+func TestCombComplete(t *testing.T) {
+	f := newFixture(t)
+	b, err := f.sig.Binding(f.pub.Nonce)
+	require.NoError(t, err)
+	tt, u, err := b.TU(f.pub.Nonce)
+	require.NoError(t, err)
+	for _, s := range []*big.Int{
+		big.NewInt(1), big.NewInt(2), new(big.Int).Lsh(big.NewInt(3), 30),
+		new(big.Int).Sub(order, big.NewInt(1)), new(big.Int).Lsh(big.NewInt(1), 255),
+	} {
+		var q secp256r1.G1Affine
+		q.ScalarMultiplication(&tt, s)
+		q.Add(&q, &u)
+		var x, y big.Int
+		q.X.BigInt(&x)
+		q.Y.BigInt(&y)
+		g := *f
+		g.priv.Credential.DeviceKeyHash = KeyHash(&ecdsa.PublicKey{Curve: elliptic.P256(), X: &x, Y: &y})
+		g.resign(t)
+		require.NoError(t, solves(witness(t, &g.pub, &g.priv, b, s)), "s = %v", s)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -14,6 +15,7 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/std/algebra/algopts"
 	"github.com/consensys/gnark/std/algebra/emulated/sw_emulated"
+	"github.com/consensys/gnark/std/lookup/logderivlookup"
 	"github.com/consensys/gnark/std/math/emulated"
 	gecdsa "github.com/consensys/gnark/std/signature/ecdsa"
 	"github.com/stretchr/testify/require"
@@ -118,13 +120,13 @@ var steps = []step{
 	{"comb-1x4", newComb(1, 4), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 1, 4) }},
 	{"comb-2x4", newComb(2, 4), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 2, 4) }},
 	ldStep(1, 4), ldStep(2, 4), ldStep(4, 4), ldStep(1, 8),
-	{"comb-4x4", newComb(4, 4), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 4, 4) }},
-	{"comb-4x2", newComb(4, 2), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 4, 2) }},
-	{"final", &Circuit{}, func(t testing.TB, f *fixture) frontend.Circuit {
+	{"comb-1x8-logderiv-packed (final)", &Circuit{}, func(t testing.TB, f *fixture) frontend.Circuit {
 		w, _, err := Assign(&f.pub, &f.priv, f.sig)
 		require.NoError(t, err)
 		return w
 	}},
+	{"comb-4x4", newComb(4, 4), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 4, 4) }},
+	{"comb-4x2", newComb(4, 2), func(t testing.TB, f *fixture) frontend.Circuit { return assignComb(t, f, 4, 2) }},
 }
 
 func assignEfficient(t testing.TB, f *fixture, incomplete bool) *efficientCircuit {
@@ -195,8 +197,13 @@ func (c *combCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	a := &arith{api: api, fp: fp, logDeriv: c.logDeriv}
-	q := a.add(a.comb(c.Tables, fr.ToBits(&c.S), c.teeth, c.spacing), &c.C)
+	a := &arith{api: api, fp: fp}
+	lookup := func(j int, bits []frontend.Variable) *Point { return muxLookup(a, c.Tables[j], bits) }
+	if c.logDeriv {
+		lt := newLimbTable(a, c.Tables)
+		lookup = func(j int, bits []frontend.Variable) *Point { return lt.lookup(j, len(c.Tables[0]), bits) }
+	}
+	q := a.add(a.comb(lookup, len(c.Tables), fr.ToBits(&c.S), c.teeth, c.spacing), &c.C)
 	return AssertKeyHash(api, q, c.Persona.DeviceKeyHash)
 }
 
@@ -231,4 +238,66 @@ func ldStep(tables, teeth int) step {
 		c.logDeriv = true
 		return c
 	}}
+}
+
+// muxLookup returns table[v], v given by its bits (least significant
+// first), by multiplexers: one constraint per entry and limb.
+func muxLookup(a *arith, table []Point, bits []frontend.Variable) *Point {
+	sel := frontend.Variable(0)
+	for i := len(bits) - 1; i >= 0; i-- {
+		sel = a.api.Add(a.api.Mul(sel, 2), bits[i])
+	}
+	xs := make([]*emulated.Element[Fp], len(table))
+	ys := make([]*emulated.Element[Fp], len(table))
+	for i := range table {
+		xs[i], ys[i] = &table[i].X, &table[i].Y
+	}
+	return &Point{X: *a.fp.Mux(sel, xs...), Y: *a.fp.Mux(sel, ys...)}
+}
+
+// limbTable is the log-derivative lookup of unpacked points: one public
+// input and one table entry per limb, eight queries per point.
+type limbTable struct {
+	a *arith
+	t logderivlookup.Table
+}
+
+func newLimbTable(a *arith, tables [][]Point) *limbTable {
+	lt := &limbTable{a: a, t: logderivlookup.New(a.api)}
+	for _, tab := range tables {
+		for _, p := range tab {
+			for _, l := range append(append([]frontend.Variable(nil), p.X.Limbs...), p.Y.Limbs...) {
+				lt.t.Insert(l)
+			}
+		}
+	}
+	return lt
+}
+
+func (lt *limbTable) lookup(j, n int, bits []frontend.Variable) *Point {
+	api := lt.a.api
+	v := frontend.Variable(0)
+	for i := len(bits) - 1; i >= 0; i-- {
+		v = api.Add(api.Mul(v, 2), bits[i])
+	}
+	base := api.Mul(api.Add(v, j*n), 8)
+	idx := make([]frontend.Variable, 8)
+	for i := range idx {
+		idx[i] = api.Add(base, i)
+	}
+	l := lt.t.Lookup(idx...)
+	return &Point{X: *lt.a.fp.UnsafeFromLimbs(l[:4]), Y: *lt.a.fp.UnsafeFromLimbs(l[4:])}
+}
+
+// TestStepCounts logs each step's constraints and public inputs (compile
+// only; set MUSTARD_STEP_COUNTS=1, it takes a minute).
+func TestStepCounts(t *testing.T) {
+	if os.Getenv("MUSTARD_STEP_COUNTS") == "" {
+		t.Skip("set MUSTARD_STEP_COUNTS=1")
+	}
+	for _, s := range steps {
+		ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, s.circuit)
+		require.NoError(t, err)
+		t.Logf("%-40s %8d constraints %8d extra %6d public inputs", s.name, ccs.GetNbConstraints(), ccs.GetNbConstraints()-39385, ccs.GetNbPublicVariables()-1)
+	}
 }
