@@ -26,6 +26,9 @@ type RequestJSON struct {
 	// Format is "dc+sd-jwt" (default), "jwt_vc_json" (W3C VC 2.0, JOSE
 	// secured) or "jwt_vc_json_v1" (W3C VC 1.1 JWT, for older verifiers).
 	Format string `json:"format,omitempty"`
+	// DeviceR is a device-bound proof's signature point (base64url x ‖ y,
+	// circuits/devicebound); absent for a persona-circuit proof.
+	DeviceR string `json:"device_r,omitempty"`
 }
 
 // IssuedJSON is the response of POST /v1/persona.
@@ -96,7 +99,7 @@ func (i *Issuer) serveIssue(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, ErrHolderBinding) // refuse private keys and other types
 		return
 	}
-	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP, Format: body.Format})
+	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP, Format: body.Format, DeviceR: body.DeviceR})
 	if err != nil {
 		problem.Write(w, r, err)
 		return

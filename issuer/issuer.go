@@ -15,6 +15,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/mustard-id/mustard/circuits/devicebound"
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/zk"
@@ -79,6 +80,10 @@ type Config struct {
 	// IsNotFound and IsFinal recognize the store's "unknown status index"
 	// and "already revoked" errors.
 	IsNotFound, IsFinal func(error) bool
+	// DeviceBoundKeys, when set, are the device-bound circuit's keys
+	// (circuits/devicebound): proofs under their verifying key, with the
+	// request's DeviceR, are accepted too.
+	DeviceBoundKeys *zk.Keys
 }
 
 // Issuer is a transaction-identity provider.
@@ -168,6 +173,9 @@ type Request struct {
 	// Format is the credential format: FormatSDJWT (the default),
 	// FormatVC2 or FormatVC11.
 	Format string
+	// DeviceR is a device-bound proof's device_r (devicebound.ProofJSON);
+	// empty for a persona-circuit proof.
+	DeviceR string
 }
 
 // Issued is a persona credential.
@@ -199,8 +207,15 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if pub.MinGrade < zk.GradeLow || pub.MinGrade > zk.GradeHigh {
 		return nil, fmt.Errorf("%w: minimum grade must be low, substantial or high", ErrStatement)
 	}
-	if st.VK != i.cfg.Keys.VKID {
+	deviceBound := i.cfg.DeviceBoundKeys != nil && st.VK == i.cfg.DeviceBoundKeys.VKID
+	if st.VK != i.cfg.Keys.VKID && !deviceBound {
 		return nil, ErrVerifyingKey
+	}
+	var binding *devicebound.Binding
+	if deviceBound {
+		if _, binding, err = devicebound.Decode(&devicebound.ProofJSON{ProofJSON: req.Proof, DeviceR: req.DeviceR}); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrStatement, err)
+		}
 	}
 	if pub.RegistryRoot != i.cfg.RegistryRoot() {
 		return nil, ErrRegistryRoot
@@ -229,7 +244,11 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	} else if !ok {
 		return nil, ErrNonce
 	}
-	if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
+	if deviceBound {
+		if err := devicebound.Verify(i.cfg.DeviceBoundKeys, st, binding); err != nil {
+			return nil, ErrProof
+		}
+	} else if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
 		return nil, ErrProof
 	}
 	if err := i.store.ConsumeNonce(ctx, NoncePurpose, st.Nonce, now); err != nil {
