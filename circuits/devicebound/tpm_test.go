@@ -11,6 +11,7 @@ import (
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -96,5 +97,34 @@ func TestTPMEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		_, err = keys.Prove(w)
 		require.Error(t, err, "an unsatisfied witness yields no proof")
+	})
+}
+
+// BenchmarkVerify: a verifier's work per device-bound proof, the table
+// computation from R included (816 public inputs).
+//
+//	go test -run '^$' -bench Verify ./circuits/devicebound
+func BenchmarkVerify(b *testing.B) {
+	keys, err := testKeys()
+	require.NoError(b, err)
+	f := newFixture(b)
+	w, bind, err := Assign(&f.pub, &f.priv, f.sig)
+	require.NoError(b, err)
+	proof, err := keys.Prove(w)
+	require.NoError(b, err)
+	st := &persona.Statement{Public: f.pub, Proof: proof}
+	b.Run("public inputs", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := PublicAssignment(&f.pub, bind); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("verify", func(b *testing.B) {
+		for b.Loop() {
+			if err := Verify(keys, st, bind); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
