@@ -2,8 +2,10 @@ package persona
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -11,6 +13,7 @@ import (
 	"github.com/mustard-id/mustard/circuits/devicebound"
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/trust"
+	"github.com/mustard-id/mustard/issuer"
 	"github.com/mustard-id/mustard/zk"
 )
 
@@ -108,4 +111,40 @@ func proveWithTicks(ctx context.Context, prove func() ([]byte, error), progress 
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// IssueDeviceBound asks the issuer for a persona credential on a
+// device-bound proof (its device_r beside the proof).
+func (c *Client) IssueDeviceBound(ctx context.Context, issuerID string, proof *devicebound.ProofJSON, personaKey jwk.Key) (*issuer.IssuedJSON, error) {
+	pub, err := personaKey.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	pj, err := json.Marshal(pub)
+	if err != nil {
+		return nil, err
+	}
+	pop, err := issuer.SignPossession(personaKey, issuerID, proof.Public.Nonce)
+	if err != nil {
+		return nil, err
+	}
+	var out issuer.IssuedJSON
+	body := issuer.RequestJSON{Proof: proof.ProofJSON, HolderJWK: pj, PoP: pop, DeviceR: proof.DeviceR}
+	if err := c.do(ctx, http.MethodPost, "/v1/persona", body, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeviceBoundVK returns the verifying-key id of the server's device-bound
+// circuit, from its key files' metadata (ErrNotDeviceBound when the
+// server does not run the profile).
+func (c *Client) DeviceBoundVK(ctx context.Context) (string, error) {
+	var meta struct {
+		VKID string `json:"vk_id"`
+	}
+	if err := c.Get(ctx, "/v1/zk/devicebound/files/devicebound.json", &meta); err != nil {
+		return "", fmt.Errorf("%w: the server does not offer device-bound personas (%v)", ErrNotDeviceBound, err)
+	}
+	return meta.VKID, nil
 }

@@ -16,10 +16,12 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/spf13/cobra"
 
+	"github.com/mustard-id/mustard/circuits/devicebound"
 	circuit "github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/trust"
+	"github.com/mustard-id/mustard/issuer"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -60,7 +62,7 @@ func toPersonaJSON(r *persona.Record) personaJSON {
 func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	var scope, minGrade, keysDir string
 	var preds, disclose []string
-	var replace bool
+	var replace, deviceBound bool
 	cmd := &cobra.Command{
 		Use:   "new --scope SITE [--predicate age>=18 ...] [--disclose country ...]",
 		Short: "Derive a persona for a site: prove in zero knowledge, get its credential from the issuer",
@@ -91,7 +93,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 			} else if err != nil && !errors.Is(err, persona.ErrUnknownPerson) {
 				return err
 			}
-			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir})
+			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir, deviceBound: deviceBound})
 			if err != nil {
 				return err
 			}
@@ -116,6 +118,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	f.StringVar(&minGrade, "min-grade", "", "assurance grade to prove (default: your core credential's)")
 	f.StringVar(&keysDir, "keys", "", "directory of the persona circuit's proving key (default $MUSTARD_ZK_KEYS, else WALLET/zk)")
 	f.BoolVar(&replace, "replace", false, "replace the persona you already have for this scope")
+	f.BoolVar(&deviceBound, "device-bound", false, "prove with this device's TPM key, so that only this device can derive it (the server must offer device-bound personas)")
 	return cmd
 }
 
@@ -125,6 +128,7 @@ type deriveSpec struct {
 	preds, disclose []string
 	minGrade        string // "" means the wallet's own grade
 	keysDir         string
+	deviceBound     bool // prove with the TPM's device key (circuits/devicebound)
 }
 
 // walletGrade is the grade the wallet's personas prove by default: the
@@ -152,7 +156,12 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 			return nil, 0, &usageError{"the minimum grade must be low, substantial or high"}
 		}
 	}
-	keys, err := e.provingKeys(ctx, c, spec.keysDir)
+	var keys *zk.Keys
+	if spec.deviceBound {
+		keys, err = e.deviceBoundKeys(ctx, c)
+	} else {
+		keys, err = e.provingKeys(ctx, c, spec.keysDir)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -169,16 +178,27 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 		return nil, 0, err
 	}
 	var proof *circuit.ProofJSON
+	var bound *devicebound.ProofJSON
 	start := time.Now()
-	err = e.withProgress("proving", func() error {
-		proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, persona.Query{Scope: spec.scope, Nonce: nonce, MinGrade: grade, Predicates: spec.preds, Disclose: spec.disclose, Now: time.Now()})
-		return err
-	})
+	q := persona.Query{Scope: spec.scope, Nonce: nonce, MinGrade: grade, Predicates: spec.preds, Disclose: spec.disclose, Now: time.Now()}
+	if spec.deviceBound {
+		bound, err = e.proveDeviceBound(ctx, u, pin, keys, fw, snap, key, q)
+	} else {
+		err = e.withProgress("proving", func() error {
+			proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, q)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, 0, keystoreHelp(err)
 	}
 	proving := time.Since(start)
-	iss, err := c.Issue(ctx, u.Meta.Issuer, proof, key)
+	var iss *issuer.IssuedJSON
+	if bound != nil {
+		iss, err = c.IssueDeviceBound(ctx, u.Meta.Issuer, bound, key)
+	} else {
+		iss, err = c.Issue(ctx, u.Meta.Issuer, proof, key)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("the issuer refused the persona: %w", err)
 	}
