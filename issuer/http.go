@@ -28,6 +28,9 @@ type RequestJSON struct {
 	// "ldp_vc" (W3C VC 2.0 JSON-LD with a DataIntegrityProof) or
 	// "ldp_vc_v1" (W3C VC 1.1 JSON-LD, JsonWebSignature2020).
 	Format string `json:"format,omitempty"`
+	// DeviceR is a device-bound proof's signature point (base64url x ‖ y,
+	// circuits/devicebound); absent for a persona-circuit proof.
+	DeviceR string `json:"device_r,omitempty"`
 }
 
 // IssuedJSON is the response of POST /v1/persona.
@@ -98,7 +101,7 @@ func (i *Issuer) serveIssue(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, ErrHolderBinding) // refuse private keys and other types
 		return
 	}
-	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP, Format: body.Format})
+	out, err := i.Issue(r.Context(), Request{Proof: body.Proof, HolderKey: key, PoP: body.PoP, Format: body.Format, DeviceR: body.DeviceR})
 	if err != nil {
 		problem.Write(w, r, err)
 		return

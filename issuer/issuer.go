@@ -15,6 +15,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/mustard-id/mustard/circuits/devicebound"
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/zk"
@@ -79,6 +80,10 @@ type Config struct {
 	// IsNotFound and IsFinal recognize the store's "unknown status index"
 	// and "already revoked" errors.
 	IsNotFound, IsFinal func(error) bool
+	// DeviceBoundKeys, when set, are the device-bound circuit's keys
+	// (circuits/devicebound): proofs under their verifying key, with the
+	// request's DeviceR, are accepted too.
+	DeviceBoundKeys *zk.Keys
 }
 
 // Issuer is a transaction-identity provider.
@@ -172,6 +177,9 @@ type Request struct {
 	// Format is the credential format: FormatSDJWT (the default),
 	// FormatVC2, FormatVC11, FormatLDPVC or FormatLDPVC11.
 	Format string
+	// DeviceR is a device-bound proof's device_r (devicebound.ProofJSON);
+	// empty for a persona-circuit proof.
+	DeviceR string
 }
 
 // Issued is a persona credential.
@@ -189,7 +197,7 @@ type Issued struct {
 func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	now := i.cfg.Now()
 	st, format, err := i.admit(ctx, admission{
-		proof: &req.Proof, format: req.Format, holder: req.HolderKey, purpose: NoncePurpose, scoped: true,
+		proof: &req.Proof, deviceR: req.DeviceR, format: req.Format, holder: req.HolderKey, purpose: NoncePurpose, scoped: true,
 		possession: func(st *persona.Statement) error {
 			return verifyPossession(req.HolderKey, req.PoP, i.cfg.ID, st.Nonce)
 		},
@@ -209,9 +217,10 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 // admission is one way to ask for a persona credential: the persona
 // API (Issue) or OpenID4VCI (oid4vci.go). Both go through admit.
 type admission struct {
-	proof  *persona.ProofJSON
-	format string
-	holder jwk.Key // the persona key
+	proof   *persona.ProofJSON
+	deviceR string // a device-bound proof's device_r; empty for a persona-circuit proof
+	format  string
+	holder  jwk.Key // the persona key
 	// possession checks the holder's proof of possession of the key for
 	// the statement's nonce.
 	possession func(st *persona.Statement) error
@@ -244,8 +253,15 @@ func (i *Issuer) admit(ctx context.Context, a admission, now time.Time) (*person
 	if pub.MinGrade < zk.GradeLow || pub.MinGrade > zk.GradeHigh {
 		return nil, "", fmt.Errorf("%w: minimum grade must be low, substantial or high", ErrStatement)
 	}
-	if st.VK != i.cfg.Keys.VKID {
+	deviceBound := i.cfg.DeviceBoundKeys != nil && st.VK == i.cfg.DeviceBoundKeys.VKID
+	if st.VK != i.cfg.Keys.VKID && !deviceBound {
 		return nil, "", ErrVerifyingKey
+	}
+	var binding *devicebound.Binding
+	if deviceBound {
+		if _, binding, err = devicebound.Decode(&devicebound.ProofJSON{ProofJSON: *a.proof, DeviceR: a.deviceR}); err != nil {
+			return nil, "", fmt.Errorf("%w: %v", ErrStatement, err)
+		}
 	}
 	if pub.RegistryRoot != i.cfg.RegistryRoot() {
 		return nil, "", ErrRegistryRoot
@@ -278,7 +294,11 @@ func (i *Issuer) admit(ctx context.Context, a admission, now time.Time) (*person
 			return nil, "", ErrNonce
 		}
 	}
-	if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
+	if deviceBound {
+		if err := devicebound.Verify(i.cfg.DeviceBoundKeys, st, binding); err != nil {
+			return nil, "", ErrProof
+		}
+	} else if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
 		return nil, "", ErrProof
 	}
 	if err := a.commit(ctx, st.Nonce); err != nil {

@@ -41,6 +41,8 @@ type serveConfig struct {
 	GovKeys    string `yaml:"governance_keys"`
 	GovThresh  string `yaml:"governance_threshold"`
 	TPMEKRoots string `yaml:"tpm_ek_roots"`
+
+	DeviceBound string `yaml:"device_bound"`
 	// Federations are set in the file only: identity providers this
 	// provider runs logins at for federation enrollment.
 	Federations []server.Federation `yaml:"federations"`
@@ -69,6 +71,7 @@ func serveSettings(c *serveConfig) []struct {
 		{"governance-threshold", "MUSTARD_GOVERNANCE_THRESHOLD", "1", "how many distinct governance keys must sign the framework", &c.GovThresh},
 		{"rate-limit", "MUSTARD_RATE_LIMIT", "1000", "requests per second per client address (bursts of twice that); 0 turns the limit off", &c.RateLimit},
 		{"tpm-ek-roots", "MUSTARD_TPM_EK_ROOTS", "", "PEM file of the TPM manufacturers' root CAs: TPM attestations need an EK certificate chaining to one of them (even in a development framework)", &c.TPMEKRoots},
+		{"device-bound", "MUSTARD_DEVICE_BOUND", "false", "accept device-bound personas (circuits/devicebound) and serve their keys: true or false; the first start sets the keys up (about a minute)", &c.DeviceBound},
 	}
 }
 
@@ -83,7 +86,7 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&fromFile); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("config file %s: %v (settings: data, database, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, rate_limit, governance_keys, governance_threshold, tpm_ek_roots, federations)", file, oneLine(err))
+			return fmt.Errorf("config file %s: %v (settings: data, database, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, rate_limit, governance_keys, governance_threshold, tpm_ek_roots, device_bound, federations)", file, oneLine(err))
 		}
 	}
 	c.Federations = fromFile.Federations
@@ -104,6 +107,9 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 	}
 	if c.ACMEDomain != "" && c.TLSCert != "" {
 		return errors.New("choose --acme-domain or --tls-cert/--tls-key, not both")
+	}
+	if c.DeviceBound != "true" && c.DeviceBound != "false" {
+		return fmt.Errorf("--device-bound is true or false, not %q", c.DeviceBound)
 	}
 	if r, err := strconv.ParseFloat(c.RateLimit, 64); err != nil || r < 0 {
 		return fmt.Errorf("--rate-limit is a number of requests per second, not %q", c.RateLimit)
@@ -199,7 +205,7 @@ are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPH
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = scheme + "://" + ln.Addr().String()
 			}
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit(), Governance: gov, EKRoots: cfg.TPMEKRoots})
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit(), Governance: gov, EKRoots: cfg.TPMEKRoots, DeviceBound: cfg.DeviceBound == "true"})
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/spf13/cobra"
 
+	"github.com/mustard-id/mustard/circuits/devicebound"
 	circuit "github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/sdjwt"
@@ -61,7 +62,7 @@ func toPersonaJSON(r *persona.Record) personaJSON {
 func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	var scope, minGrade, keysDir string
 	var preds, disclose []string
-	var replace, vci bool
+	var replace, vci, deviceBound bool
 	cmd := &cobra.Command{
 		Use:   "new --scope SITE [--predicate age>=18 ...] [--disclose country ...]",
 		Short: "Derive a persona for a site: prove in zero knowledge, get its credential from the issuer",
@@ -92,7 +93,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 			} else if err != nil && !errors.Is(err, persona.ErrUnknownPerson) {
 				return err
 			}
-			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir, oid4vci: vci})
+			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir, oid4vci: vci, deviceBound: deviceBound})
 			if err != nil {
 				return err
 			}
@@ -118,6 +119,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	f.StringVar(&keysDir, "keys", "", "directory of the persona circuit's proving key (default $MUSTARD_ZK_KEYS, else WALLET/zk)")
 	f.BoolVar(&replace, "replace", false, "replace the persona you already have for this scope")
 	f.BoolVar(&vci, "oid4vci", false, "get the credential over OpenID for Verifiable Credential Issuance (offer, token, c_nonce, key proof) instead of POST /v1/persona")
+	f.BoolVar(&deviceBound, "device-bound", false, "prove with this device's TPM key, so that only this device can derive it (the server must offer device-bound personas)")
 	return cmd
 }
 
@@ -128,6 +130,7 @@ type deriveSpec struct {
 	minGrade        string // "" means the wallet's own grade
 	keysDir         string
 	oid4vci         bool // get the credential over OpenID4VCI
+	deviceBound     bool // prove with the TPM's device key (circuits/devicebound)
 }
 
 // walletGrade is the grade the wallet's personas prove by default: the
@@ -155,7 +158,15 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 			return nil, 0, &usageError{"the minimum grade must be low, substantial or high"}
 		}
 	}
-	keys, err := e.provingKeys(ctx, c, spec.keysDir)
+	if spec.oid4vci && spec.deviceBound {
+		return nil, 0, &usageError{"device-bound personas are not issued over OpenID4VCI yet: leave out --oid4vci"}
+	}
+	var keys *zk.Keys
+	if spec.deviceBound {
+		keys, err = e.deviceBoundKeys(ctx, c)
+	} else {
+		keys, err = e.provingKeys(ctx, c, spec.keysDir)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -168,15 +179,25 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 		return nil, 0, err
 	}
 	var proving time.Duration
+	var bound *devicebound.ProofJSON
 	prove := func(nonce string) (*circuit.ProofJSON, error) {
-		var proof *circuit.ProofJSON
 		start := time.Now()
+		defer func() { proving = time.Since(start) }()
+		q := persona.Query{Scope: spec.scope, Nonce: nonce, MinGrade: grade, Predicates: spec.preds, Disclose: spec.disclose, Now: time.Now()}
+		if spec.deviceBound {
+			b, err := e.proveDeviceBound(ctx, u, pin, keys, fw, snap, key, q)
+			if err != nil {
+				return nil, keystoreHelp(err)
+			}
+			bound = b
+			return &b.ProofJSON, nil
+		}
+		var proof *circuit.ProofJSON
 		err := e.withProgress("proving", func() error {
 			var err error
-			proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, persona.Query{Scope: spec.scope, Nonce: nonce, MinGrade: grade, Predicates: spec.preds, Disclose: spec.disclose, Now: time.Now()})
+			proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, q)
 			return err
 		})
-		proving = time.Since(start)
 		if err != nil {
 			return nil, keystoreHelp(err)
 		}
@@ -197,7 +218,12 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 		if err != nil {
 			return nil, 0, err
 		}
-		if iss, err = c.Issue(ctx, u.Meta.Issuer, proof, key); err != nil {
+		if bound != nil {
+			iss, err = c.IssueDeviceBound(ctx, u.Meta.Issuer, bound, key)
+		} else {
+			iss, err = c.Issue(ctx, u.Meta.Issuer, proof, key)
+		}
+		if err != nil {
 			return nil, 0, fmt.Errorf("the issuer refused the persona: %w", err)
 		}
 	}

@@ -126,6 +126,7 @@ func TestServeBadConfig(t *testing.T) {
 		{"serve", "--config", filepath.Join(dir, "missing.yaml")},
 		{"serve", "--tls-cert", "x.pem"},
 		{"serve", "--log-format", "xml"},
+		{"serve", "--device-bound", "maybe"},
 	} {
 		var stdout, stderr syncBuffer
 		code := cli.Main(context.Background(), args, &stdout, &stderr)

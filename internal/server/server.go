@@ -30,6 +30,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	communitycircuit "github.com/mustard-id/mustard/circuits/community"
+	"github.com/mustard-id/mustard/circuits/devicebound"
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/community"
@@ -87,6 +88,11 @@ type Options struct {
 	// HTTPClient is what the server's verifier fetches status lists and
 	// did:web documents with; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
+	// DeviceBound loads (or, the first time, sets up) the device-bound
+	// circuit's keys (circuits/devicebound): the issuer then accepts
+	// device-bound persona proofs, and /v1/zk/devicebound/files serves
+	// the keys. A development setup takes about a minute on two cores.
+	DeviceBound bool
 }
 
 // Federation is this provider's client registration at a federation's
@@ -119,6 +125,9 @@ type Server struct {
 	// circuit's keys.
 	Communities   *community.Service
 	CommunityKeys *zk.Keys
+	// DeviceBoundKeys are the device-bound circuit's keys (nil unless
+	// Options.DeviceBound).
+	DeviceBoundKeys *zk.Keys
 	// Federations runs federation enrollments (nil without any).
 	Federations *coreid.Federations
 	Log         *tlog.Log
@@ -282,6 +291,11 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if opts.DeviceBound {
+		if s.DeviceBoundKeys, err = zk.LoadOrSetup(s.zkDir, "devicebound", &devicebound.Circuit{}, opts.Progress); err != nil {
+			return err
+		}
+	}
 	if s.Issuer, err = issuer.New(issuer.Config{
 		ID:             issuerID,
 		Key:            issKey,
@@ -294,6 +308,8 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		AdminToken:     cmp.Or(opts.AdminToken, os.Getenv("MUSTARD_ADMIN_TOKEN")),
 		IsNotFound:     func(err error) bool { return errors.Is(err, store.ErrNotFound) },
 		IsFinal:        func(err error) bool { return errors.Is(err, store.ErrFinal) },
+
+		DeviceBoundKeys: s.DeviceBoundKeys,
 	}, s.Store); err != nil {
 		return err
 	}

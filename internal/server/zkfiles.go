@@ -18,6 +18,10 @@ var zkFiles = map[string]string{
 	"community.json": "application/json",
 	"community.vk":   "application/octet-stream",
 	"community.pk":   "application/octet-stream",
+
+	"devicebound.json": "application/json",
+	"devicebound.vk":   "application/octet-stream",
+	"devicebound.pk":   "application/octet-stream",
 }
 
 // serveZKFile serves a persona key file, addressed by the verifying key's
@@ -28,6 +32,13 @@ func (s *Server) serveZKFile(w http.ResponseWriter, r *http.Request) {
 	circuit, vk := "persona", s.Keys.VKID
 	if strings.HasPrefix(r.URL.Path, "/v1/zk/community/") {
 		circuit, vk = "community", s.CommunityKeys.VKID
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/zk/devicebound/") {
+		if s.DeviceBoundKeys == nil {
+			problem.Write(w, r, problem.ErrNotFound)
+			return
+		}
+		circuit, vk = "devicebound", s.DeviceBoundKeys.VKID
 	}
 	if !ok || !strings.HasPrefix(name, circuit+".") {
 		problem.Write(w, r, problem.ErrNotFound)
