@@ -1,0 +1,365 @@
+package persona_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/test"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mustard-id/mustard/circuits/threshold"
+	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/keystore"
+	"github.com/mustard-id/mustard/internal/sdjwt"
+	"github.com/mustard-id/mustard/internal/store/sqlite"
+	"github.com/mustard-id/mustard/internal/trust"
+	"github.com/mustard-id/mustard/persona"
+	"github.com/mustard-id/mustard/verifier"
+	"github.com/mustard-id/mustard/zk"
+)
+
+const kofnSource = "https://pid.example"
+
+// kofn is a trust framework with one source issuer and four accredited
+// core-identity providers, each its own coreid.Provider with its own key,
+// tag key and SQLite store, served on its own loopback port.
+type kofn struct {
+	fw      *trust.Document
+	source  jwk.Key
+	keys    []*zk.PrivateKey
+	prov    []*coreid.Provider
+	clients []*persona.Client
+}
+
+// newKofn starts n providers; cfg adjusts provider i's configuration.
+func newKofn(t *testing.T, n int, cfg func(i int, c *coreid.Config)) *kofn {
+	t.Helper()
+	ctx := context.Background()
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	src, err := jwk.FromRaw(ek)
+	require.NoError(t, err)
+	require.NoError(t, src.Set(jwk.KeyIDKey, "pid-1"))
+	require.NoError(t, src.Set(jwk.AlgorithmKey, jwa.ES256))
+	pub, err := src.PublicKey()
+	require.NoError(t, err)
+	set := jwk.NewSet()
+	require.NoError(t, set.AddKey(pub))
+	jwks, err := json.Marshal(set)
+	require.NoError(t, err)
+	k := &kofn{source: src, fw: &trust.Document{ID: "kofn-framework", Sources: []trust.Source{{
+		ID: kofnSource, Kind: trust.FormatJWTVC, Grade: "high", Types: []string{"PID"}, JWKS: jwks,
+		Claims:       map[string]string{"birthdate": "birth_date", "nationality": "nationality"},
+		SubjectClaim: "personal_number",
+	}}}}
+	for i := range n {
+		pk, err := zk.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		k.keys = append(k.keys, pk)
+		k.fw.Providers = append(k.fw.Providers, trust.Provider{ID: fmt.Sprintf("https://core%d.example", i), Key: hex.EncodeToString(pk.Public().Bytes()), MaxGrade: "high", ValidUntil: time.Now().AddDate(2, 0, 0).Unix()})
+	}
+	for i := range n {
+		st, err := sqlite.Open(filepath.Join(t.TempDir(), "m.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		c := coreid.Config{
+			Framework: k.fw, Key: k.keys[i], TagKey: make([]byte, 32),
+			IsDuplicate: func(err error) bool { return errors.Is(err, sqlite.ErrDuplicate) },
+			IsNotFound:  func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) },
+		}
+		_, _ = rand.Read(c.TagKey)
+		if cfg != nil {
+			cfg(i, &c)
+		}
+		p, err := coreid.New(ctx, c, st)
+		require.NoError(t, err)
+		srv := httptest.NewServer(p.Handler())
+		t.Cleanup(srv.Close)
+		k.prov = append(k.prov, p)
+		k.clients = append(k.clients, &persona.Client{BaseURL: srv.URL, HTTP: srv.Client()})
+	}
+	return k
+}
+
+// person is a fresh wallet and a body builder presenting one source
+// credential for subject pn to every provider.
+func (k *kofn) person(t *testing.T, pn string) (*persona.Wallet, []byte, func(context.Context, int, *persona.Client) (coreid.EnrollBody, error)) {
+	t.Helper()
+	pin := []byte("2468")
+	w, err := persona.Create(keystore.NewSoftware(), pin)
+	require.NoError(t, err)
+	now := time.Now()
+	vc, err := coreid.SignJWTVC(k.source, kofnSource, "did:example:holder", []string{"PID"},
+		map[string]any{"personal_number": pn, "birthdate": "1990-04-12", "nationality": "NL"}, now, now.Add(time.Hour))
+	require.NoError(t, err)
+	comm, err := w.Commitment(pin)
+	require.NoError(t, err)
+	body := func(context.Context, int, *persona.Client) (coreid.EnrollBody, error) {
+		return coreid.EnrollBody{Source: vc, Commitment: zk.Hex(comm), DeviceKeyHash: zk.Hex(w.DeviceKeyHash())}, nil
+	}
+	return w, pin, body
+}
+
+// snapshot is the framework-wide revocation set: the union of every
+// provider's entries, whose indexed tree's root depends on the set alone.
+func (k *kofn) snapshot(t *testing.T) coreid.Snapshot {
+	t.Helper()
+	var all []fr.Element
+	seen := map[fr.Element]bool{}
+	for _, c := range k.clients {
+		s, err := c.Revocations(context.Background())
+		require.NoError(t, err)
+		for _, e := range s.Entries {
+			if !seen[e] {
+				seen[e] = true
+				all = append(all, e)
+			}
+		}
+	}
+	tree, err := zk.IndexedTreeFrom(coreid.RevocationDepth, all)
+	require.NoError(t, err)
+	return coreid.Snapshot{Root: tree.Root(), Entries: all}
+}
+
+// kofnKeys are development keys for the threshold-2 circuit, set up once
+// per test binary.
+var kofnKeys = sync.OnceValues(func() (*zk.Keys, error) {
+	ccs, err := zk.Compile(threshold.New(2))
+	if err != nil {
+		return nil, err
+	}
+	pk, vk, err := groth16.Setup(ccs)
+	if err != nil {
+		return nil, err
+	}
+	id, err := zk.VerifyingKeyID(vk)
+	if err != nil {
+		return nil, err
+	}
+	return &zk.Keys{Name: "threshold-2", CCS: ccs, PK: pk, VK: vk, VKID: id, Development: true}, nil
+})
+
+func problemType(err error) string {
+	var pe *persona.ProblemError
+	if errors.As(err, &pe) {
+		return pe.Type
+	}
+	return ""
+}
+
+// TestThresholdEnrollment2of3 enrolls one person with three providers over
+// HTTP (each verifies the source itself and applies its own uniqueness
+// tag), proves a 2-of-3 persona with a real Groth16 proof and has a
+// relying party that demands two providers accept it; one that demands
+// three refuses it.
+func TestThresholdEnrollment2of3(t *testing.T) {
+	ctx := context.Background()
+	k := newKofn(t, 3, nil)
+	w, pin, body := k.person(t, "pn-2of3")
+	require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 2, k.clients, body))
+	require.Len(t, w.Threshold.Endorsements, 3)
+	for i, e := range w.Threshold.Endorsements {
+		require.Equal(t, k.keys[i].Public().Bytes(), e.ProviderKey.Bytes())
+	}
+	require.Equal(t, uint64(zk.GradeHigh), w.Threshold.Credential.Grade)
+
+	// Every provider recorded the person: a second wallet for the same
+	// subject is refused by the lead.
+	w2, pin2, body2 := k.person(t, "pn-2of3")
+	err := w2.EnrollThreshold(ctx, pin2, k.fw, 2, k.clients, body2)
+	require.ErrorIs(t, err, persona.ErrThreshold)
+	require.Equal(t, coreid.ErrDuplicate.Type(), problemType(err))
+	// And so does each co-signer, under its own tag, even to a second
+	// wallet that replays the first credential's revocation nonce.
+	for _, c := range k.clients[1:] {
+		_, err := c.Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body2), Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
+		require.Equal(t, coreid.ErrDuplicate.Type(), problemType(err), "%v", err)
+	}
+	// The first wallet's own request, again, is a duplicate too.
+	_, err = k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
+	require.Equal(t, coreid.ErrDuplicate.Type(), problemType(err), "%v", err)
+
+	keys, err := kofnKeys()
+	require.NoError(t, err)
+	snap := k.snapshot(t)
+	pk, err := persona.NewPersonaKey()
+	require.NoError(t, err)
+	q := persona.Query{Scope: "shop.example", Nonce: "n-1", MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Disclose: []string{"nationality"}, Now: time.Now()}
+	proof, err := w.DeriveThreshold(ctx, keys, 2, pin, k.fw, snap, pk, q)
+	require.NoError(t, err)
+	require.Equal(t, keys.VKID, proof.VK)
+
+	reg, _, err := k.fw.Registry()
+	require.NoError(t, err)
+	v, err := verifier.New(verifier.Config{
+		Issuers:        sdjwt.StaticKeys("none", jwk.NewSet()),
+		ThresholdZK:    map[int]*zk.Keys{2: keys},
+		RegistryRoot:   reg.Root,
+		RevocationRoot: func() fr.Element { return snap.Root },
+	})
+	require.NoError(t, err)
+	policy := verifier.Policy{Audience: "https://shop.example", Scope: q.Scope, Nonce: q.Nonce, MinGrade: zk.GradeSubstantial, MinProviders: 2}
+	verdict, err := v.VerifyProof(ctx, proof, verifier.Holder{}, policy)
+	require.NoError(t, err)
+	require.EqualValues(t, 528, verdict.Claims["nationality"]) // ISO 3166 numeric
+
+	policy.MinProviders = 3
+	_, err = v.VerifyProof(ctx, proof, verifier.Holder{}, policy)
+	require.ErrorIs(t, err, verifier.ErrProviders)
+
+	// One signer revokes the credential (its credential-wide entry): the
+	// wallet can no longer prove, with any two of the three.
+	require.NoError(t, k.prov[1].RevokeCredential(ctx, w.Threshold.Credential.RevNonce, coreid.ReasonProvider))
+	_, _, err = w.ThresholdStatement(2, pin, k.fw, k.snapshot(t), pk, q)
+	require.ErrorContains(t, err, "revoked")
+}
+
+func mustBody(t *testing.T, body func(context.Context, int, *persona.Client) (coreid.EnrollBody, error)) coreid.EnrollBody {
+	b, err := body(context.Background(), 0, nil)
+	require.NoError(t, err)
+	return b
+}
+
+// TestThresholdEnrollmentRefusals: one provider's signature twice, k-1
+// signatures, and providers that disagree with the lead.
+func TestThresholdEnrollmentRefusals(t *testing.T) {
+	ctx := context.Background()
+	// Provider 2 grades an unattested device key at most substantial: it
+	// disagrees with a lead that grades it high.
+	// Provider 3 is a second server holding provider 0's key (its own
+	// store): a misconfigured replica whose signature must not count again.
+	var first *zk.PrivateKey
+	k := newKofn(t, 4, func(i int, c *coreid.Config) {
+		switch i {
+		case 0:
+			first = c.Key
+		case 2:
+			c.UnattestedMaxGrade = zk.GradeSubstantial
+		case 3:
+			c.Key = first
+		}
+	})
+
+	t.Run("one provider twice", func(t *testing.T) {
+		w, pin, body := k.person(t, "pn-twice")
+		err := w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[0], k.clients[0]}, body)
+		require.ErrorIs(t, err, persona.ErrThreshold)
+		require.ErrorContains(t, err, "1 of the 2 signatures")
+		require.Equal(t, coreid.ErrDuplicate.Type(), problemType(err))
+		require.Nil(t, w.Threshold)
+
+		w, pin, body = k.person(t, "pn-twice-2")
+		err = w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[0], k.clients[3]}, body)
+		require.ErrorIs(t, err, persona.ErrThreshold)
+		require.ErrorContains(t, err, "already counted")
+		require.Nil(t, w.Threshold)
+	})
+
+	t.Run("k-1 providers", func(t *testing.T) {
+		down := httptest.NewServer(http.NotFoundHandler())
+		down.Close()
+		w, pin, body := k.person(t, "pn-k-1")
+		err := w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[0], {BaseURL: down.URL}}, body)
+		require.ErrorIs(t, err, persona.ErrThreshold)
+		require.ErrorContains(t, err, "1 of the 2 signatures")
+		require.Nil(t, w.Threshold)
+		err = w.EnrollThreshold(ctx, pin, k.fw, 3, k.clients[:2], body)
+		require.ErrorContains(t, err, "2 providers for a threshold of 3")
+	})
+
+	t.Run("grade disagreement", func(t *testing.T) {
+		w, pin, body := k.person(t, "pn-grade")
+		err := w.EnrollThreshold(ctx, pin, k.fw, 2, k.clients, body)
+		require.ErrorIs(t, err, persona.ErrThreshold)
+		require.Equal(t, coreid.ErrGradeTooHigh.Type(), problemType(err))
+		require.ErrorContains(t, err, k.clients[2].BaseURL)
+		require.Nil(t, w.Threshold)
+		// Led by the stricter provider, the others co-sign the lower grade.
+		w, pin, body = k.person(t, "pn-grade-2")
+		require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[2], k.clients[0]}, body))
+		require.Equal(t, uint64(zk.GradeSubstantial), w.Threshold.Credential.Grade)
+	})
+
+	t.Run("tampered proposal", func(t *testing.T) {
+		w, pin, body := k.person(t, "pn-tamper")
+		require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 1, k.clients[:1], body))
+		base := coreid.ProposalOf(&w.Threshold.Credential)
+		for _, tc := range []struct {
+			name string
+			edit func(p *coreid.ProposalJSON)
+			want string
+		}{
+			{"attribute", func(p *coreid.ProposalJSON) { p.Attrs[3] = zk.Hex(fr.NewElement(7)) }, coreid.ErrAttributesMismatch.Type()},
+			{"expiry beyond the provider's", func(p *coreid.ProposalJSON) { p.Expiry += 400 * 86400 }, coreid.ErrExpiryTooLate.Type()},
+			{"expired", func(p *coreid.ProposalJSON) { p.Expiry = time.Now().Add(-time.Minute).Unix() }, coreid.ErrExpiryTooLate.Type()},
+			{"no revocation nonce", func(p *coreid.ProposalJSON) { p.RevNonce = zk.Hex(fr.Element{}) }, coreid.ErrProposal.Type()},
+			{"short attributes", func(p *coreid.ProposalJSON) { p.Attrs = p.Attrs[:3] }, coreid.ErrProposal.Type()},
+			{"bad hex", func(p *coreid.ProposalJSON) { p.RevNonce = "zz" }, coreid.ErrProposal.Type()},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				p := *base
+				p.Attrs = append([]string(nil), base.Attrs...)
+				tc.edit(&p)
+				_, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Proposal: &p})
+				require.Equal(t, tc.want, problemType(err), "%v", err)
+			})
+		}
+		// None of the refusals recorded the person: the honest proposal
+		// is still signed.
+		e, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Proposal: base})
+		require.NoError(t, err)
+		require.Equal(t, hex.EncodeToString(k.keys[1].Public().Bytes()), e.ProviderKey)
+	})
+}
+
+// TestThresholdProofRefusals: a wallet that holds one provider's
+// signature twice, or k-1 signatures, cannot prove k-of-n; forced into a
+// witness, the circuit's solver refuses it.
+func TestThresholdProofRefusals(t *testing.T) {
+	ctx := context.Background()
+	k := newKofn(t, 3, nil)
+	w, pin, body := k.person(t, "pn-proof")
+	require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 2, k.clients, body))
+	pk, err := persona.NewPersonaKey()
+	require.NoError(t, err)
+	q := persona.Query{Scope: "forum.example", Nonce: "n-2", MinGrade: zk.GradeLow, Now: time.Now()}
+	snap := k.snapshot(t)
+	pub, priv, err := w.ThresholdStatement(2, pin, k.fw, snap, pk, q)
+	require.NoError(t, err)
+	require.NoError(t, threshold.Check(2, pub, priv))
+	ok, err := threshold.Assign(pub, priv)
+	require.NoError(t, err)
+	require.NoError(t, test.IsSolved(threshold.New(2), ok, ecc.BN254.ScalarField()))
+
+	twice := *priv
+	twice.Endorsements = []threshold.Endorsement{priv.Endorsements[0], priv.Endorsements[0]}
+	require.ErrorContains(t, threshold.Check(2, pub, &twice), "same provider key")
+	bad, err := threshold.Assign(pub, &twice)
+	require.NoError(t, err)
+	require.Error(t, test.IsSolved(threshold.New(2), bad, ecc.BN254.ScalarField()))
+
+	// k-1: a wallet with one distinct signature (held twice) has nothing
+	// to choose from.
+	w.Threshold.Endorsements = []persona.Endorsed{w.Threshold.Endorsements[0], w.Threshold.Endorsements[0]}
+	_, _, err = w.ThresholdStatement(2, pin, k.fw, snap, pk, q)
+	require.ErrorIs(t, err, threshold.ErrStatement)
+	require.True(t, strings.Contains(err.Error(), "1 usable endorsements"), err.Error())
+}
