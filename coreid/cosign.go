@@ -2,6 +2,7 @@ package coreid
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 
@@ -101,9 +102,28 @@ func (p *Provider) Cosign(ctx context.Context, req CosignRequest) (*Enrollment, 
 // RevokeCredential revokes a k-of-n core credential this provider signed:
 // it records zk.CredentialRevocationEntry(revNonce), which names the
 // credential whoever else signed it, so the holder cannot escape it by
-// proving with other signers.
+// proving with other signers. Each signature on the credential is also a
+// single-provider credential (the persona circuit accepts any one), so it
+// records that circuit's entry H(T_REVOKED, A.x, revNonce) for every
+// provider key of the framework as well.
 func (p *Provider) RevokeCredential(ctx context.Context, revNonce fr.Element, reason string) error {
-	return p.revoke(ctx, zk.CredentialRevocationEntry(revNonce), reason)
+	if err := p.revoke(ctx, zk.CredentialRevocationEntry(revNonce), reason); err != nil {
+		return err
+	}
+	for _, pr := range p.cfg.Framework.Providers {
+		kb, err := hex.DecodeString(pr.Key)
+		if err != nil {
+			continue // the framework parser refuses such keys
+		}
+		pk, err := zk.ParsePublicKey(kb)
+		if err != nil {
+			continue
+		}
+		if err := p.revoke(ctx, zk.RevocationEntry(pk, revNonce), reason); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ProposalJSON is a Proposal on the wire.

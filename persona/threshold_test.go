@@ -228,8 +228,15 @@ func TestThresholdEnrollment2of3(t *testing.T) {
 	// One signer revokes the credential (its credential-wide entry): the
 	// wallet can no longer prove, with any two of the three.
 	require.NoError(t, k.prov[1].RevokeCredential(ctx, w.Threshold.Credential.RevNonce, coreid.ReasonProvider))
-	_, _, err = w.ThresholdStatement(2, pin, k.fw, k.snapshot(t), pk, q)
+	after := k.snapshot(t)
+	_, _, err = w.ThresholdStatement(2, pin, k.fw, after, pk, q)
 	require.ErrorContains(t, err, "revoked")
+	// Nor with any one signature through the persona circuit.
+	for _, e := range w.Threshold.Endorsements {
+		single := &persona.Wallet{Sealer: w.Sealer, Sealed: w.Sealed, Core: &persona.Core{Credential: w.Threshold.Credential, Signature: e.Signature, ProviderKey: e.ProviderKey, MaxGrade: zk.GradeHigh, ValidUntil: time.Now().AddDate(1, 0, 0).Unix()}}
+		_, _, err = single.Statement(pin, k.fw, after.Entries, after.Root, pk, q)
+		require.ErrorContains(t, err, "revoked")
+	}
 }
 
 func mustBody(t *testing.T, body func(context.Context, int, *persona.Client) (coreid.EnrollBody, error)) coreid.EnrollBody {
