@@ -59,8 +59,8 @@ var disagreements = map[string]bool{
 // provider i (its own nonce, attestation ticket and holder-bound sources
 // where the format binds them to one provider). Each answer is checked
 // here: the same credential over this wallet's commitment, a signature
-// that verifies under a key the framework accredits, a key not counted
-// already. A provider that disagrees on the attributes, the grade or the
+// that verifies under a key the framework accredits, a key and an
+// organisation not counted already. A provider that disagrees on the attributes, the grade or the
 // expiry fails the enrollment with its reason; one that cannot be reached
 // or refuses otherwise is skipped. At least k distinct providers must
 // sign, or nothing is kept.
@@ -78,7 +78,7 @@ func (w *Wallet) EnrollThreshold(ctx context.Context, pin []byte, fw *trust.Docu
 	var (
 		core    *ThresholdCore
 		skipped []error
-		seen    = map[string]bool{}
+		seen    = map[string]bool{} // keys and organisations counted
 	)
 	for i, c := range providers {
 		b, err := body(ctx, i, c)
@@ -107,10 +107,12 @@ func (w *Wallet) EnrollThreshold(ctx context.Context, pin []byte, fw *trust.Docu
 		} else if cred != core.Credential {
 			return fmt.Errorf("%w: provider %s signed another credential than the lead's", ErrThreshold, c.BaseURL)
 		}
-		if seen[e.ProviderKey] {
-			return fmt.Errorf("%w: provider %s answered with a key already counted", ErrThreshold, c.BaseURL)
+		entry, _ := fw.Provider(e.ProviderKey) // checkEndorsement found it
+		org := "org:" + entry.Organisation()
+		if seen[e.ProviderKey] || seen[org] {
+			return fmt.Errorf("%w: provider %s answered with a key already counted (its organisation %q, or the key itself)", ErrThreshold, c.BaseURL, entry.Organisation())
 		}
-		seen[e.ProviderKey] = true
+		seen[e.ProviderKey], seen[org] = true, true
 		core.Endorsements = append(core.Endorsements, end)
 	}
 	if core == nil || len(core.Endorsements) < k {
@@ -165,7 +167,7 @@ func (w *Wallet) ThresholdStatement(k int, pin []byte, fw *trust.Document, snap 
 	if t == nil || len(t.Endorsements) == 0 {
 		return nil, nil, ErrNotEnrolled
 	}
-	reg, idx, err := fw.Registry()
+	reg, idx, err := fw.OrgRegistry()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,7 +186,7 @@ func (w *Wallet) ThresholdStatement(k int, pin []byte, fw *trust.Document, snap 
 		if err != nil {
 			continue
 		}
-		all = append(all, threshold.Endorsement{Key: e.ProviderKey, Signature: e.Signature, MaxGrade: maxGrade, ValidUntil: entry.ValidUntil, Registry: reg.Path(leaf)})
+		all = append(all, threshold.Endorsement{Key: e.ProviderKey, Signature: e.Signature, MaxGrade: maxGrade, ValidUntil: entry.ValidUntil, Org: zk.OrgID(entry.Organisation()), Registry: reg.Path(leaf)})
 	}
 	if len(all) == 0 {
 		return nil, nil, fmt.Errorf("%w: none of the credential's providers is in the registry", ErrThreshold)
@@ -199,6 +201,7 @@ func (w *Wallet) ThresholdStatement(k int, pin []byte, fw *trust.Document, snap 
 	if err != nil {
 		return nil, nil, err
 	}
+	pub.RegistryRoot = reg.Root() // the organisation registry's
 	tree, err := zk.IndexedTreeFrom(coreid.RevocationDepth, snap.Entries)
 	if err != nil {
 		return nil, nil, err

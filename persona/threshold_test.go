@@ -209,11 +209,14 @@ func TestThresholdEnrollment2of3(t *testing.T) {
 
 	reg, _, err := k.fw.Registry()
 	require.NoError(t, err)
+	orgs, _, err := k.fw.OrgRegistry()
+	require.NoError(t, err)
 	v, err := verifier.New(verifier.Config{
-		Issuers:        sdjwt.StaticKeys("none", jwk.NewSet()),
-		ThresholdZK:    map[int]*zk.Keys{2: keys},
-		RegistryRoot:   reg.Root,
-		RevocationRoot: func() fr.Element { return snap.Root },
+		Issuers:               sdjwt.StaticKeys("none", jwk.NewSet()),
+		ThresholdZK:           map[int]*zk.Keys{2: keys},
+		RegistryRoot:          reg.Root,
+		ThresholdRegistryRoot: orgs.Root,
+		RevocationRoot:        func() fr.Element { return snap.Root },
 	})
 	require.NoError(t, err)
 	policy := verifier.Policy{Audience: "https://shop.example", Scope: q.Scope, Nonce: q.Nonce, MinGrade: zk.GradeSubstantial, MinProviders: 2}
@@ -369,4 +372,54 @@ func TestThresholdProofRefusals(t *testing.T) {
 	_, _, err = w.ThresholdStatement(2, pin, k.fw, snap, pk, q)
 	require.ErrorIs(t, err, threshold.ErrStatement)
 	require.True(t, strings.Contains(err.Error(), "1 usable endorsements"), err.Error())
+}
+
+// TestThresholdOrganisations: the framework lists provider 1 as a second
+// key of provider 0's organisation. The wallet refuses to count both at
+// enrollment; a wallet holding both signatures cannot prove 2-of-n with
+// them, and the circuit's solver refuses them when forced.
+func TestThresholdOrganisations(t *testing.T) {
+	ctx := context.Background()
+	k := newKofn(t, 3, func(i int, c *coreid.Config) {
+		if i == 0 {
+			c.Framework.Providers[1].Org = c.Framework.Providers[0].ID
+		}
+	})
+	w, pin, body := k.person(t, "pn-org")
+	err := w.EnrollThreshold(ctx, pin, k.fw, 2, k.clients, body)
+	require.ErrorIs(t, err, persona.ErrThreshold)
+	require.ErrorContains(t, err, "already counted")
+	require.ErrorContains(t, err, k.fw.Providers[0].ID)
+
+	// Enrolled through providers 0 and 2, then signed by provider 1 too.
+	w, pin, body = k.person(t, "pn-org-2")
+	require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[0], k.clients[2]}, body))
+	e1, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
+	require.NoError(t, err)
+	sig, err := hex.DecodeString(e1.Signature)
+	require.NoError(t, err)
+	w.Threshold.Endorsements = []persona.Endorsed{w.Threshold.Endorsements[0], {ProviderKey: k.keys[1].Public(), Signature: sig}, w.Threshold.Endorsements[1]}
+
+	pk, err := persona.NewPersonaKey()
+	require.NoError(t, err)
+	q := persona.Query{Scope: "forum.example", Nonce: "n-3", MinGrade: zk.GradeLow, Now: time.Now()}
+	snap := k.snapshot(t)
+	pub, priv, err := w.ThresholdStatement(2, pin, k.fw, snap, pk, q)
+	require.NoError(t, err)
+	require.Equal(t, k.keys[2].Public().Bytes(), priv.Endorsements[1].Key.Bytes(), "Choose skips the organisation's second key")
+	ok, err := threshold.Assign(pub, priv)
+	require.NoError(t, err)
+	require.NoError(t, test.IsSolved(threshold.New(2), ok, ecc.BN254.ScalarField()))
+
+	// Forced: the organisation's two keys in the two slots.
+	reg, idx, err := k.fw.OrgRegistry()
+	require.NoError(t, err)
+	second := threshold.Endorsement{Key: k.keys[1].Public(), Signature: sig, MaxGrade: zk.GradeHigh, ValidUntil: k.fw.Providers[1].ValidUntil,
+		Org: zk.OrgID(k.fw.Providers[1].Organisation()), Registry: reg.Path(idx[k.fw.Providers[1].Key])}
+	bad := *priv
+	bad.Endorsements = []threshold.Endorsement{priv.Endorsements[0], second}
+	require.ErrorContains(t, threshold.Check(2, pub, &bad), "keys of one organisation")
+	forced, err := threshold.Assign(pub, &bad)
+	require.NoError(t, err)
+	require.Error(t, test.IsSolved(threshold.New(2), forced, ecc.BN254.ScalarField()))
 }

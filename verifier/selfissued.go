@@ -60,7 +60,11 @@ func (v *Verifier) checkProof(p *persona.ProofJSON, h Holder, policy Policy) (*p
 	if k < policy.MinProviders {
 		return nil, ErrProviders
 	}
-	if pub.RegistryRoot != v.cfg.RegistryRoot() {
+	regRoot := v.cfg.RegistryRoot
+	if k > 1 {
+		regRoot = v.cfg.ThresholdRegistryRoot
+	}
+	if regRoot == nil || pub.RegistryRoot != regRoot() {
 		return nil, ErrRegistryRoot
 	}
 	revRoot := v.cfg.RevocationRoot

@@ -68,6 +68,10 @@ type Config struct {
 	// ThresholdZK are the k-of-n circuits' keys by threshold K (optional):
 	// the proofs a Policy.MinProviders above 1 accepts.
 	ThresholdZK map[int]*zk.Keys
+	// ThresholdRegistryRoot is the trust framework's organisation
+	// registry root (trust.Document.OrgRegistry), which k-of-n proofs are
+	// checked against; required with ThresholdZK.
+	ThresholdRegistryRoot func() fr.Element
 	// ThresholdRevocationRoot is the framework-wide revocation root that
 	// k-of-n proofs are checked against (their revocation entries name the
 	// credential, not a provider); nil means RevocationRoot.

@@ -16,3 +16,25 @@ const TagRevokedCredential = 0x4d5320
 func CredentialRevocationEntry(revNonce fr.Element) fr.Element {
 	return Hash(TagRevokedCredential, revNonce)
 }
+
+// Tags of the k-of-n profile's organisation registry: the circuit counts
+// organisations, not keys, so an organisation holding two accredited keys
+// (during a rotation, say) still counts once.
+const (
+	// TagOrg maps an organisation identifier (bytes) to a field element:
+	// HashBytes(TagOrg, id).
+	TagOrg = 0x4d5321
+	// TagProviderOrg is the organisation registry's leaf:
+	// H(TagProviderOrg, pk.x, pk.y, maxGrade, validUntil, org) (5).
+	TagProviderOrg = 0x4d5322
+)
+
+// OrgID is HashBytes(TagOrg, id): an organisation's identifier in the
+// organisation registry.
+func OrgID(id string) fr.Element { return HashBytes(TagOrg, []byte(id)) }
+
+// ProviderOrgLeaf is the organisation registry's leaf of a provider key:
+// the registry leaf's fields and the key's organisation.
+func ProviderOrgLeaf(pk *PublicKey, maxGrade uint64, validUntil int64, org fr.Element) fr.Element {
+	return Hash(TagProviderOrg, pk.A.X, pk.A.Y, fr.NewElement(maxGrade), Int64(validUntil), org)
+}

@@ -24,3 +24,16 @@ func TestCredentialRevocationEntry(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, CredentialRevocationEntry(m), x)
 }
+
+func TestProviderOrgLeaf(t *testing.T) {
+	pk, err := GenerateKey(nil)
+	require.NoError(t, err)
+	org := OrgID("https://core.example")
+	require.Equal(t, HashBytes(TagOrg, []byte("https://core.example")), org)
+	require.NotEqual(t, OrgID("https://core.example/"), org)
+	leaf := ProviderOrgLeaf(pk.Public(), GradeHigh, 1<<40-1, org)
+	require.Equal(t, Hash(TagProviderOrg, pk.Public().A.X, pk.Public().A.Y, fr.NewElement(GradeHigh), fr.NewElement(1<<40-1), org), leaf)
+	// Never the persona circuit's leaf of the same key.
+	require.NotEqual(t, ProviderLeaf(pk.Public(), GradeHigh, 1<<40-1), leaf)
+	require.NotEqual(t, ProviderOrgLeaf(pk.Public(), GradeHigh, 1<<40-1, OrgID("other")), leaf)
+}
