@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -93,6 +94,9 @@ func newKofn(t *testing.T, n int, cfg func(i int, c *coreid.Config)) *kofn {
 		require.NoError(t, err)
 		srv := httptest.NewServer(p.Handler())
 		t.Cleanup(srv.Close)
+		if k.fw.Providers[i].Key == hex.EncodeToString(c.Key.Public().Bytes()) {
+			k.fw.Providers[i].URL = srv.URL
+		}
 		k.prov = append(k.prov, p)
 		k.clients = append(k.clients, &persona.Client{BaseURL: srv.URL, HTTP: srv.Client()})
 	}
@@ -199,7 +203,11 @@ func TestThresholdEnrollment2of3(t *testing.T) {
 
 	keys, err := kofnKeys()
 	require.NoError(t, err)
-	snap := k.snapshot(t)
+	require.NoError(t, k.prov[2].Revoke(ctx, fr.NewElement(5), coreid.ReasonProvider)) // someone else's
+	snap, err := persona.FrameworkRevocations(ctx, k.fw, nil)
+	require.NoError(t, err)
+	require.Equal(t, k.snapshot(t).Root, snap.Root)
+	require.Len(t, snap.Entries, 1)
 	pk, err := persona.NewPersonaKey()
 	require.NoError(t, err)
 	q := persona.Query{Scope: "shop.example", Nonce: "n-1", MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Disclose: []string{"nationality"}, Now: time.Now()}
@@ -231,7 +239,9 @@ func TestThresholdEnrollment2of3(t *testing.T) {
 	// One signer revokes the credential (its credential-wide entry): the
 	// wallet can no longer prove, with any two of the three.
 	require.NoError(t, k.prov[1].RevokeCredential(ctx, w.Threshold.Credential.RevNonce, coreid.ReasonProvider))
-	after := k.snapshot(t)
+	after, err := persona.FrameworkRevocations(ctx, k.fw, nil)
+	require.NoError(t, err)
+	require.NotEqual(t, snap.Root, after.Root)
 	_, _, err = w.ThresholdStatement(2, pin, k.fw, after, pk, q)
 	require.ErrorContains(t, err, "revoked")
 	// Nor with any one signature through the persona circuit.
@@ -422,4 +432,56 @@ func TestThresholdOrganisations(t *testing.T) {
 	forced, err := threshold.Assign(pub, &bad)
 	require.NoError(t, err)
 	require.Error(t, test.IsSolved(threshold.New(2), forced, ecc.BN254.ScalarField()))
+}
+
+// TestFrameworkRevocations: the framework-wide set is the union of every
+// provider's signed snapshot; a provider (or a mirror at its URL) that
+// hides an entry, or signs under a key the framework does not list
+// there, fails the whole call rather than yielding a partial union.
+func TestFrameworkRevocations(t *testing.T) {
+	ctx := context.Background()
+	k := newKofn(t, 3, nil)
+	for i, p := range k.prov {
+		require.NoError(t, p.RevokeCredential(ctx, fr.NewElement(uint64(100+i)), coreid.ReasonProvider))
+	}
+	require.NoError(t, k.prov[0].RevokeCredential(ctx, fr.NewElement(101), coreid.ReasonProvider)) // also at provider 1
+	snap, err := persona.FrameworkRevocations(ctx, k.fw, nil)
+	require.NoError(t, err)
+	// Each revocation: one credential entry and one per framework key.
+	require.Len(t, snap.Entries, 3*4)
+	require.Equal(t, k.snapshot(t).Root, snap.Root)
+
+	// A mirror of provider 1 that drops the last entry of its snapshot.
+	real := k.fw.Providers[1].URL
+	lying := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Get(real + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		if r.URL.Path != "/v1/revocations" {
+			w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+			_, _ = io.Copy(w, resp.Body)
+			return
+		}
+		var j coreid.SnapshotJSON
+		if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		j.Entries = j.Entries[:len(j.Entries)-1]
+		_ = json.NewEncoder(w).Encode(j)
+	}))
+	defer lying.Close()
+	k.fw.Providers[1].URL = lying.URL
+	_, err = persona.FrameworkRevocations(ctx, k.fw, nil)
+	require.ErrorContains(t, err, "does not build the root the provider signed")
+
+	// Provider 2's server listed at provider 1's URL: its signed root names
+	// a key the framework does not list there.
+	k.fw.Providers[1].URL = k.fw.Providers[2].URL
+	k.fw.Providers[2].URL = ""
+	_, err = persona.FrameworkRevocations(ctx, k.fw, nil)
+	require.ErrorContains(t, err, "does not list at this URL")
 }
