@@ -79,6 +79,9 @@ type Config struct {
 	// IsNotFound and IsFinal recognize the store's "unknown status index"
 	// and "already revoked" errors.
 	IsNotFound, IsFinal func(error) bool
+	// Threshold, when set, lets the issuer accept k-of-n proofs
+	// (circuits/threshold) and sets how many providers it requires.
+	Threshold *Threshold
 }
 
 // Issuer is a transaction-identity provider.
@@ -94,7 +97,7 @@ const VCT = "urn:mustard:vct:persona:1"
 
 // New validates cfg.
 func New(cfg Config, store Storage) (*Issuer, error) {
-	if cfg.ID == "" || cfg.Key == nil || cfg.Keys == nil || cfg.RegistryRoot == nil || cfg.RevocationRoot == nil || store == nil {
+	if cfg.ID == "" || cfg.Key == nil || (cfg.Keys == nil && cfg.Threshold == nil) || cfg.RegistryRoot == nil || cfg.RevocationRoot == nil || store == nil {
 		return nil, errors.New("issuer: id, key, circuit keys, roots and store are required")
 	}
 	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(cfg.BaseURL, "/") {
@@ -199,13 +202,14 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	if pub.MinGrade < zk.GradeLow || pub.MinGrade > zk.GradeHigh {
 		return nil, fmt.Errorf("%w: minimum grade must be low, substantial or high", ErrStatement)
 	}
-	if st.VK != i.cfg.Keys.VKID {
-		return nil, ErrVerifyingKey
+	pk, err := i.profile(st.VK)
+	if err != nil {
+		return nil, err
 	}
-	if pub.RegistryRoot != i.cfg.RegistryRoot() {
+	if pub.RegistryRoot != pk.registryRoot() {
 		return nil, ErrRegistryRoot
 	}
-	if pub.RevocationRoot != i.cfg.RevocationRoot() {
+	if pub.RevocationRoot != pk.revocationRoot() {
 		return nil, ErrRevocation
 	}
 	if d := time.Unix(pub.Now, 0).Sub(now); d > i.cfg.ClockSkew || d < -i.cfg.ClockSkew {
@@ -229,7 +233,7 @@ func (i *Issuer) Issue(ctx context.Context, req Request) (*Issued, error) {
 	} else if !ok {
 		return nil, ErrNonce
 	}
-	if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
+	if err := pk.verify(st.Proof, pub); err != nil {
 		return nil, ErrProof
 	}
 	if err := i.store.ConsumeNonce(ctx, NoncePurpose, st.Nonce, now); err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	"github.com/mustard-id/mustard/internal/store/sqlite"
 	"github.com/mustard-id/mustard/internal/trust"
+	"github.com/mustard-id/mustard/issuer"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/verifier"
 	"github.com/mustard-id/mustard/zk"
@@ -235,6 +236,45 @@ func TestThresholdEnrollment2of3(t *testing.T) {
 	policy.MinProviders = 3
 	_, err = v.VerifyProof(ctx, proof, verifier.Holder{}, policy)
 	require.ErrorIs(t, err, verifier.ErrProviders)
+
+	// An issuer that requires two providers issues a persona credential
+	// for a 2-of-n proof over HTTP; one that requires three refuses it.
+	iss := func(minProviders int) (*issuer.Issuer, *persona.Client) {
+		st, err := sqlite.Open(filepath.Join(t.TempDir(), "i.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { st.Close() })
+		var h http.Handler
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+		t.Cleanup(srv.Close)
+		key, err := persona.NewPersonaKey() // a P-256 signing key
+		require.NoError(t, err)
+		i, err := issuer.New(issuer.Config{
+			ID: "did:web:issuer.kofn.test", Key: key, BaseURL: srv.URL,
+			RegistryRoot: reg.Root, RevocationRoot: func() fr.Element { return fr.Element{} },
+			Threshold: &issuer.Threshold{Keys: map[int]*zk.Keys{2: keys}, RegistryRoot: orgs.Root,
+				RevocationRoot: func() fr.Element { return snap.Root }, MinProviders: minProviders},
+		}, st)
+		require.NoError(t, err)
+		h = i.Handler()
+		return i, &persona.Client{BaseURL: srv.URL, HTTP: srv.Client()}
+	}
+	for _, minProviders := range []int{2, 3} {
+		i, c := iss(minProviders)
+		nonce, err := c.Nonce(ctx, "shop.example")
+		require.NoError(t, err)
+		pq := q
+		pq.Nonce = nonce
+		pq.Now = time.Now()
+		p, err := w.DeriveThreshold(ctx, keys, 2, pin, k.fw, snap, pk, pq)
+		require.NoError(t, err)
+		got, err := c.Issue(ctx, i.ID(), p, pk)
+		if minProviders == 3 {
+			require.Equal(t, issuer.ErrProviders.Type(), problemType(err), "%v", err)
+			continue
+		}
+		require.NoError(t, err)
+		require.NotEmpty(t, got.Credential)
+	}
 
 	// One signer revokes the credential (its credential-wide entry): the
 	// wallet can no longer prove, with any two of the three.
