@@ -54,7 +54,9 @@ type CosignRequest struct {
 // device-key hash are the request's, which its own attestation ticket, if
 // any, certified. No provider signs on another's word.
 //
-// The revocation nonce names the credential in every signer's store. A
+// The revocation nonce names the credential in every signer's store; it
+// carries the k-of-n mark (zk.ThresholdNonce), so that every revocation
+// path (Revoke) revokes it as a k-of-n credential (RevokeCredential). A
 // person already enrolled here is ErrDuplicate, whatever the nonce: were
 // a request repeating a known nonce answered again, a second wallet (another
 // commitment) could collect the same person's signatures twice.
@@ -68,13 +70,13 @@ func (p *Provider) Cosign(ctx context.Context, req CosignRequest) (*Enrollment, 
 		return nil, err
 	}
 	if prop := req.Proposal; prop == nil {
-		if cred.RevNonce, err = zk.RandomElement(); err != nil {
+		if cred.RevNonce, err = zk.ThresholdNonce(); err != nil {
 			return nil, err
 		}
 	} else {
 		switch {
-		case prop.RevNonce.IsZero():
-			return nil, fmt.Errorf("%w: no revocation nonce", ErrProposal)
+		case !zk.IsThresholdNonce(prop.RevNonce):
+			return nil, fmt.Errorf("%w: the revocation nonce is not a k-of-n nonce (zk.ThresholdNonce)", ErrProposal)
 		case prop.Attrs != cred.Attrs:
 			return nil, ErrAttributesMismatch
 		case prop.Grade > cred.Grade:

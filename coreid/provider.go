@@ -403,6 +403,20 @@ func (p *Provider) replace(ctx context.Context, tags [][]byte, srcs []*Source, n
 	if err := oldNonce.SetBytesCanonical(old); err != nil {
 		return err
 	}
+	if err := p.replaceLocked(ctx, tags, old, newRevNonce, oldNonce, now); err != nil {
+		return err
+	}
+	if zk.IsThresholdNonce(oldNonce) {
+		// A k-of-n credential replaced by a single-provider one: its
+		// credential-wide entries too.
+		return p.RevokeCredential(ctx, oldNonce, ReasonReenrollment)
+	}
+	return nil
+}
+
+// replaceLocked moves the identity and revokes the old credential's entry
+// in the store and the tree, in that order, under the tree's lock.
+func (p *Provider) replaceLocked(ctx context.Context, tags [][]byte, old, newRevNonce []byte, oldNonce fr.Element, now time.Time) error {
 	x := zk.RevocationEntry(p.cfg.Key.Public(), oldNonce)
 	xb := x.Bytes()
 	p.mu.Lock()

@@ -278,7 +278,10 @@ func TestThresholdEnrollment2of3(t *testing.T) {
 
 	// One signer revokes the credential (its credential-wide entry): the
 	// wallet can no longer prove, with any two of the three.
-	require.NoError(t, k.prov[1].RevokeCredential(ctx, w.Threshold.Credential.RevNonce, coreid.ReasonProvider))
+	// Revoke is what every revocation path (holder, provider, source)
+	// calls: the nonce's k-of-n mark makes it revoke the credential whole.
+	require.True(t, zk.IsThresholdNonce(w.Threshold.Credential.RevNonce))
+	require.NoError(t, k.prov[1].Revoke(ctx, w.Threshold.Credential.RevNonce, coreid.ReasonProvider))
 	after, err := persona.FrameworkRevocations(ctx, k.fw, nil)
 	require.NoError(t, err)
 	require.NotEqual(t, snap.Root, after.Root)
@@ -371,6 +374,7 @@ func TestThresholdEnrollmentRefusals(t *testing.T) {
 			{"expiry beyond the provider's", func(p *coreid.ProposalJSON) { p.Expiry += 400 * 86400 }, coreid.ErrExpiryTooLate.Type()},
 			{"expired", func(p *coreid.ProposalJSON) { p.Expiry = time.Now().Add(-time.Minute).Unix() }, coreid.ErrExpiryTooLate.Type()},
 			{"no revocation nonce", func(p *coreid.ProposalJSON) { p.RevNonce = zk.Hex(fr.Element{}) }, coreid.ErrProposal.Type()},
+			{"revocation nonce without the k-of-n mark", func(p *coreid.ProposalJSON) { p.RevNonce = zk.Hex(fr.NewElement(12345)) }, coreid.ErrProposal.Type()},
 			{"short attributes", func(p *coreid.ProposalJSON) { p.Attrs = p.Attrs[:3] }, coreid.ErrProposal.Type()},
 			{"bad hex", func(p *coreid.ProposalJSON) { p.RevNonce = "zz" }, coreid.ErrProposal.Type()},
 		} {
@@ -524,4 +528,31 @@ func TestFrameworkRevocations(t *testing.T) {
 	k.fw.Providers[2].URL = ""
 	_, err = persona.FrameworkRevocations(ctx, k.fw, nil)
 	require.ErrorContains(t, err, "does not list at this URL")
+}
+
+// TestThresholdReenrollment: a person with a k-of-n identity who
+// re-enrolls at one of its providers (a lost device) gets a
+// single-provider credential, and the provider revokes the k-of-n one
+// whole, so it proves nothing any more.
+func TestThresholdReenrollment(t *testing.T) {
+	ctx := context.Background()
+	k := newKofn(t, 2, nil)
+	w, pin, body := k.person(t, "pn-reenroll")
+	require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 2, k.clients, body))
+	time.Sleep(1100 * time.Millisecond) // the new source must be issued after the enrollment
+
+	w2, pin2, body2 := k.person(t, "pn-reenroll")
+	b := mustBody(t, body2)
+	b.Reenroll = true
+	e, err := k.clients[0].Enroll(ctx, b)
+	require.NoError(t, err)
+	require.True(t, e.Replaced)
+	require.NoError(t, w2.Accept(pin2, k.fw, e))
+
+	snap, err := persona.FrameworkRevocations(ctx, k.fw, nil)
+	require.NoError(t, err)
+	pk, err := persona.NewPersonaKey()
+	require.NoError(t, err)
+	_, _, err = w.ThresholdStatement(2, pin, k.fw, snap, pk, persona.Query{Scope: "s", Nonce: "n", MinGrade: zk.GradeLow, Now: time.Now()})
+	require.ErrorContains(t, err, "revoked")
 }

@@ -38,3 +38,34 @@ func OrgID(id string) fr.Element { return HashBytes(TagOrg, []byte(id)) }
 func ProviderOrgLeaf(pk *PublicKey, maxGrade uint64, validUntil int64, org fr.Element) fr.Element {
 	return Hash(TagProviderOrg, pk.A.X, pk.A.Y, fr.NewElement(maxGrade), Int64(validUntil), org)
 }
+
+// A k-of-n credential's revocation nonce starts with these two bytes
+// (big-endian): a provider that holds only the nonce of an identity (its
+// store maps uniqueness tags to nonces) can tell a k-of-n credential from
+// a single-provider one and revoke it as such. 238 random bits remain. A
+// random single-provider nonce carries the mark with probability 2^-16;
+// revoking it as a k-of-n credential adds entries and misses none.
+const (
+	thresholdNonceMark0 = 0x2a
+	thresholdNonceMark1 = 0x4b
+)
+
+// ThresholdNonce draws a random revocation nonce for a k-of-n credential.
+func ThresholdNonce() (fr.Element, error) {
+	e, err := RandomElement()
+	if err != nil {
+		return e, err
+	}
+	b := e.Bytes()
+	b[0], b[1] = thresholdNonceMark0, thresholdNonceMark1
+	if err := e.SetBytesCanonical(b[:]); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// IsThresholdNonce reports whether revNonce carries the k-of-n mark.
+func IsThresholdNonce(revNonce fr.Element) bool {
+	b := revNonce.Bytes()
+	return b[0] == thresholdNonceMark0 && b[1] == thresholdNonceMark1
+}

@@ -37,3 +37,16 @@ func TestProviderOrgLeaf(t *testing.T) {
 	require.NotEqual(t, ProviderLeaf(pk.Public(), GradeHigh, 1<<40-1), leaf)
 	require.NotEqual(t, ProviderOrgLeaf(pk.Public(), GradeHigh, 1<<40-1, OrgID("other")), leaf)
 }
+
+func TestThresholdNonce(t *testing.T) {
+	seen := map[fr.Element]bool{}
+	for range 64 {
+		n, err := ThresholdNonce()
+		require.NoError(t, err)
+		require.True(t, IsThresholdNonce(n))
+		require.False(t, seen[n])
+		seen[n] = true
+	}
+	require.False(t, IsThresholdNonce(fr.Element{}))
+	require.False(t, IsThresholdNonce(fr.NewElement(0x2a4b)))
+}

@@ -286,9 +286,15 @@ func BenchmarkProve(b *testing.B) {
 		require.NoError(b, err)
 		pub := f.pub
 		pub.RevocationRoot = f.rev.Root()
+		// The persona circuit's registry holds T_PROVIDER leaves, not the
+		// organisation registry's.
+		reg := zk.NewTree(RegistryDepth)
+		i, err := reg.Append(zk.ProviderLeaf(e.Key, e.MaxGrade, e.ValidUntil))
+		require.NoError(b, err)
+		pub.RegistryRoot = reg.Root()
 		priv := persona.Private{
 			Secret: f.priv.Secret, Credential: f.priv.Credential, Signature: e.Signature, ProviderKey: e.Key,
-			MaxGrade: e.MaxGrade, ValidUntil: e.ValidUntil, Registry: e.Registry, Revocation: nm,
+			MaxGrade: e.MaxGrade, ValidUntil: e.ValidUntil, Registry: reg.Path(i), Revocation: nm,
 		}
 		require.NoError(b, persona.Check(&pub, &priv))
 		w, err := persona.Assign(&pub, &priv)
