@@ -2,6 +2,7 @@ package coreid
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -39,6 +40,9 @@ type Proposal struct {
 // signs the proposal only if it agrees (see Cosign).
 type CosignRequest struct {
 	EnrollRequest
+	// Salt is the wallet's salt (zk.ThresholdSalt): the credential's
+	// revocation nonce is zk.ThresholdNonce(Commitment, Salt).
+	Salt     fr.Element
 	Proposal *Proposal
 }
 
@@ -54,12 +58,14 @@ type CosignRequest struct {
 // device-key hash are the request's, which its own attestation ticket, if
 // any, certified. No provider signs on another's word.
 //
-// The revocation nonce names the credential in every signer's store; it
-// carries the k-of-n mark (zk.ThresholdNonce), so that every revocation
-// path (Revoke) revokes it as a k-of-n credential (RevokeCredential). A
-// person already enrolled here is ErrDuplicate, whatever the nonce: were
-// a request repeating a known nonce answered again, a second wallet (another
-// commitment) could collect the same person's signatures twice.
+// The revocation nonce, zk.ThresholdNonce(Commitment, Salt), names the
+// credential in every signer's store; it carries the k-of-n mark, so that
+// every revocation path (Revoke) revokes it as a k-of-n credential
+// (RevokeCredential). Because it is bound to the commitment, a person
+// already enrolled here under this very nonce is answered again (a wallet
+// retrying an enrollment that failed elsewhere, or lowering the grade to
+// what a stricter co-signer assigns); under any other nonce, or with
+// another commitment, the person is ErrDuplicate.
 func (p *Provider) Cosign(ctx context.Context, req CosignRequest) (*Enrollment, error) {
 	if req.Reenroll {
 		return nil, fmt.Errorf("%w: re-enrollment is not offered for k-of-n credentials", ErrProposal)
@@ -69,14 +75,14 @@ func (p *Provider) Cosign(ctx context.Context, req CosignRequest) (*Enrollment, 
 	if err != nil {
 		return nil, err
 	}
-	if prop := req.Proposal; prop == nil {
-		if cred.RevNonce, err = zk.ThresholdNonce(); err != nil {
-			return nil, err
-		}
-	} else {
+	if req.Salt.IsZero() {
+		return nil, fmt.Errorf("%w: no salt", ErrProposal)
+	}
+	cred.RevNonce = zk.ThresholdNonce(req.Commitment, req.Salt)
+	if prop := req.Proposal; prop != nil {
 		switch {
-		case !zk.IsThresholdNonce(prop.RevNonce):
-			return nil, fmt.Errorf("%w: the revocation nonce is not a k-of-n nonce (zk.ThresholdNonce)", ErrProposal)
+		case prop.RevNonce != cred.RevNonce:
+			return nil, fmt.Errorf("%w: the revocation nonce is not zk.ThresholdNonce(commitment, salt)", ErrProposal)
 		case prop.Attrs != cred.Attrs:
 			return nil, ErrAttributesMismatch
 		case prop.Grade > cred.Grade:
@@ -84,7 +90,7 @@ func (p *Provider) Cosign(ctx context.Context, req CosignRequest) (*Enrollment, 
 		case prop.Expiry > cred.Expiry || prop.Expiry <= now.Unix():
 			return nil, ErrExpiryTooLate
 		}
-		cred.Grade, cred.Expiry, cred.RevNonce = prop.Grade, prop.Expiry, prop.RevNonce
+		cred.Grade, cred.Expiry = prop.Grade, prop.Expiry
 	}
 	sig, err := p.cfg.Key.Sign(cred.Message())
 	if err != nil {
@@ -93,10 +99,15 @@ func (p *Provider) Cosign(ctx context.Context, req CosignRequest) (*Enrollment, 
 	tags := p.tags(srcs)
 	rn := cred.RevNonce.Bytes()
 	if err := p.store.EnrollIdentity(ctx, tags, rn[:], now); err != nil {
-		if p.cfg.IsDuplicate(err) {
-			return nil, ErrDuplicate
+		if !p.cfg.IsDuplicate(err) {
+			return nil, err
 		}
-		return nil, err
+		for _, tag := range tags {
+			held, _, err := p.store.Identity(ctx, tag)
+			if err != nil || !hmac.Equal(held, rn[:]) {
+				return nil, ErrDuplicate
+			}
+		}
 	}
 	return &Enrollment{Credential: cred, Signature: sig, ProviderKey: p.keyHex, MaxGrade: maxGrade, ValidUntil: p.entry.ValidUntil}, nil
 }
@@ -141,6 +152,7 @@ type ProposalJSON struct {
 // provider's own) and, for a co-signer, the lead's credential fields.
 type CosignBody struct {
 	EnrollBody
+	Salt     string        `json:"salt"` // hex zk.ThresholdSalt of the wallet
 	Proposal *ProposalJSON `json:"proposal,omitempty"`
 }
 
@@ -180,7 +192,12 @@ func (p *Provider) serveCosign(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, err)
 		return
 	}
-	cr := CosignRequest{EnrollRequest: req}
+	salt, err := zk.ParseHex(body.Salt)
+	if err != nil {
+		problem.Write(w, r, fmt.Errorf("%w: salt: %v", ErrProposal, err))
+		return
+	}
+	cr := CosignRequest{EnrollRequest: req, Salt: salt}
 	if body.Proposal != nil {
 		if cr.Proposal, err = ParseProposal(body.Proposal); err != nil {
 			problem.Write(w, r, err)

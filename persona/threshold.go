@@ -63,7 +63,10 @@ var disagreements = map[string]bool{
 // organisation not counted already. A provider that disagrees on the attributes, the grade or the
 // expiry fails the enrollment with its reason; one that cannot be reached
 // or refuses otherwise is skipped. At least k distinct providers must
-// sign, or nothing is kept.
+// sign, or nothing is kept. The revocation nonce follows from the
+// commitment and the wallet's salt (zk.ThresholdNonce), so a failed
+// enrollment can be retried, with the providers in another order (the
+// strictest first, say): those that signed before answer again.
 func (w *Wallet) EnrollThreshold(ctx context.Context, pin []byte, fw *trust.Document, k int, providers []*Client, body func(ctx context.Context, i int, c *Client) (coreid.EnrollBody, error)) error {
 	if k < 1 || k > threshold.MaxK {
 		return fmt.Errorf("%w: k must lie in [1, %d]", ErrThreshold, threshold.MaxK)
@@ -71,10 +74,11 @@ func (w *Wallet) EnrollThreshold(ctx context.Context, pin []byte, fw *trust.Docu
 	if len(providers) < k {
 		return fmt.Errorf("%w: %d providers for a threshold of %d", ErrThreshold, len(providers), k)
 	}
-	commitment, err := w.Commitment(pin)
+	secret, err := w.secret(pin)
 	if err != nil {
 		return err
 	}
+	commitment, salt := zk.Commit(secret), zk.Hex(zk.ThresholdSalt(secret))
 	var (
 		core    *ThresholdCore
 		skipped []error
@@ -85,7 +89,7 @@ func (w *Wallet) EnrollThreshold(ctx context.Context, pin []byte, fw *trust.Docu
 		if err != nil {
 			return err
 		}
-		cb := coreid.CosignBody{EnrollBody: b}
+		cb := coreid.CosignBody{EnrollBody: b, Salt: salt}
 		if core != nil {
 			cb.Proposal = coreid.ProposalOf(&core.Credential)
 		}
@@ -238,4 +242,14 @@ func (w *Wallet) DeriveThreshold(ctx context.Context, keys *zk.Keys, k int, pin 
 	}
 	j := circuit.Encode(keys.VKID, q.Scope, q.Nonce, pub, proof)
 	return &j, nil
+}
+
+// ThresholdSalt returns the wallet's k-of-n salt, zk.ThresholdSalt of its
+// core secret, hex: what EnrollThreshold sends every provider.
+func (w *Wallet) ThresholdSalt(pin []byte) (string, error) {
+	s, err := w.secret(pin)
+	if err != nil {
+		return "", err
+	}
+	return zk.Hex(zk.ThresholdSalt(s)), nil
 }

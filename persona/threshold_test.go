@@ -192,15 +192,25 @@ func TestThresholdEnrollment2of3(t *testing.T) {
 	err := w2.EnrollThreshold(ctx, pin2, k.fw, 2, k.clients, body2)
 	require.ErrorIs(t, err, persona.ErrThreshold)
 	require.Equal(t, coreid.ErrDuplicate.Type(), problemType(err))
-	// And so does each co-signer, under its own tag, even to a second
-	// wallet that replays the first credential's revocation nonce.
+	// And so does each co-signer, under its own tag, to the second
+	// wallet's own nonce; the first credential's nonce is bound to the
+	// first wallet's commitment, so replaying it is refused, with either
+	// wallet's salt.
+	salt, salt2 := saltOf(t, w, pin), saltOf(t, w2, pin2)
 	for _, c := range k.clients[1:] {
-		_, err := c.Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body2), Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
+		own := *coreid.ProposalOf(&w.Threshold.Credential)
+		own.RevNonce = zk.Hex(zk.ThresholdNonce(mustCommitment(t, w2, pin2), mustParse(t, salt2)))
+		_, err := c.Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body2), Salt: salt2, Proposal: &own})
 		require.Equal(t, coreid.ErrDuplicate.Type(), problemType(err), "%v", err)
+		for _, s := range []string{salt, salt2} {
+			_, err = c.Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body2), Salt: s, Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
+			require.Equal(t, coreid.ErrProposal.Type(), problemType(err), "%v", err)
+		}
 	}
-	// The first wallet's own request, again, is a duplicate too.
-	_, err = k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
-	require.Equal(t, coreid.ErrDuplicate.Type(), problemType(err), "%v", err)
+	// The first wallet's own request, again, is answered again.
+	again, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Salt: salt, Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
+	require.NoError(t, err)
+	require.Equal(t, w.Threshold.Credential, mustCredential(t, again))
 
 	keys, err := kofnKeys()
 	require.NoError(t, err)
@@ -295,6 +305,30 @@ func TestThresholdEnrollment2of3(t *testing.T) {
 	}
 }
 
+func saltOf(t *testing.T, w *persona.Wallet, pin []byte) string {
+	s, err := w.ThresholdSalt(pin)
+	require.NoError(t, err)
+	return s
+}
+
+func mustCommitment(t *testing.T, w *persona.Wallet, pin []byte) fr.Element {
+	c, err := w.Commitment(pin)
+	require.NoError(t, err)
+	return c
+}
+
+func mustParse(t *testing.T, h string) fr.Element {
+	e, err := zk.ParseHex(h)
+	require.NoError(t, err)
+	return e
+}
+
+func mustCredential(t *testing.T, e *coreid.EnrollmentJSON) zk.CoreCredential {
+	c, err := coreid.FromJSON(e.Credential)
+	require.NoError(t, err)
+	return c
+}
+
 func mustBody(t *testing.T, body func(context.Context, int, *persona.Client) (coreid.EnrollBody, error)) coreid.EnrollBody {
 	b, err := body(context.Background(), 0, nil)
 	require.NoError(t, err)
@@ -323,10 +357,11 @@ func TestThresholdEnrollmentRefusals(t *testing.T) {
 
 	t.Run("one provider twice", func(t *testing.T) {
 		w, pin, body := k.person(t, "pn-twice")
+		// The provider answers the second request again (the same nonce,
+		// the same commitment); the wallet does not count it twice.
 		err := w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[0], k.clients[0]}, body)
 		require.ErrorIs(t, err, persona.ErrThreshold)
-		require.ErrorContains(t, err, "1 of the 2 signatures")
-		require.Equal(t, coreid.ErrDuplicate.Type(), problemType(err))
+		require.ErrorContains(t, err, "already counted")
 		require.Nil(t, w.Threshold)
 
 		w, pin, body = k.person(t, "pn-twice-2")
@@ -355,16 +390,19 @@ func TestThresholdEnrollmentRefusals(t *testing.T) {
 		require.Equal(t, coreid.ErrGradeTooHigh.Type(), problemType(err))
 		require.ErrorContains(t, err, k.clients[2].BaseURL)
 		require.Nil(t, w.Threshold)
-		// Led by the stricter provider, the others co-sign the lower grade.
-		w, pin, body = k.person(t, "pn-grade-2")
-		require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[2], k.clients[0]}, body))
+		// Retried, led by the stricter provider: the others (provider 0
+		// signed the higher grade before, under the same nonce) co-sign
+		// the lower grade.
+		require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[2], k.clients[0], k.clients[1]}, body))
 		require.Equal(t, uint64(zk.GradeSubstantial), w.Threshold.Credential.Grade)
+		require.Len(t, w.Threshold.Endorsements, 3)
 	})
 
 	t.Run("tampered proposal", func(t *testing.T) {
 		w, pin, body := k.person(t, "pn-tamper")
 		require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 1, k.clients[:1], body))
 		base := coreid.ProposalOf(&w.Threshold.Credential)
+		salt := saltOf(t, w, pin)
 		for _, tc := range []struct {
 			name string
 			edit func(p *coreid.ProposalJSON)
@@ -374,7 +412,7 @@ func TestThresholdEnrollmentRefusals(t *testing.T) {
 			{"expiry beyond the provider's", func(p *coreid.ProposalJSON) { p.Expiry += 400 * 86400 }, coreid.ErrExpiryTooLate.Type()},
 			{"expired", func(p *coreid.ProposalJSON) { p.Expiry = time.Now().Add(-time.Minute).Unix() }, coreid.ErrExpiryTooLate.Type()},
 			{"no revocation nonce", func(p *coreid.ProposalJSON) { p.RevNonce = zk.Hex(fr.Element{}) }, coreid.ErrProposal.Type()},
-			{"revocation nonce without the k-of-n mark", func(p *coreid.ProposalJSON) { p.RevNonce = zk.Hex(fr.NewElement(12345)) }, coreid.ErrProposal.Type()},
+			{"another revocation nonce", func(p *coreid.ProposalJSON) { p.RevNonce = zk.Hex(fr.NewElement(12345)) }, coreid.ErrProposal.Type()},
 			{"short attributes", func(p *coreid.ProposalJSON) { p.Attrs = p.Attrs[:3] }, coreid.ErrProposal.Type()},
 			{"bad hex", func(p *coreid.ProposalJSON) { p.RevNonce = "zz" }, coreid.ErrProposal.Type()},
 		} {
@@ -382,13 +420,17 @@ func TestThresholdEnrollmentRefusals(t *testing.T) {
 				p := *base
 				p.Attrs = append([]string(nil), base.Attrs...)
 				tc.edit(&p)
-				_, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Proposal: &p})
+				_, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Salt: salt, Proposal: &p})
 				require.Equal(t, tc.want, problemType(err), "%v", err)
 			})
 		}
+		for _, bad := range []string{"", "zz", zk.Hex(fr.Element{})} {
+			_, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Salt: bad, Proposal: base})
+			require.Equal(t, coreid.ErrProposal.Type(), problemType(err), "salt %q: %v", bad, err)
+		}
 		// None of the refusals recorded the person: the honest proposal
 		// is still signed.
-		e, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Proposal: base})
+		e, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Salt: salt, Proposal: base})
 		require.NoError(t, err)
 		require.Equal(t, hex.EncodeToString(k.keys[1].Public().Bytes()), e.ProviderKey)
 	})
@@ -448,7 +490,7 @@ func TestThresholdOrganisations(t *testing.T) {
 	// Enrolled through providers 0 and 2, then signed by provider 1 too.
 	w, pin, body = k.person(t, "pn-org-2")
 	require.NoError(t, w.EnrollThreshold(ctx, pin, k.fw, 2, []*persona.Client{k.clients[0], k.clients[2]}, body))
-	e1, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
+	e1, err := k.clients[1].Cosign(ctx, coreid.CosignBody{EnrollBody: mustBody(t, body), Salt: saltOf(t, w, pin), Proposal: coreid.ProposalOf(&w.Threshold.Credential)})
 	require.NoError(t, err)
 	sig, err := hex.DecodeString(e1.Signature)
 	require.NoError(t, err)

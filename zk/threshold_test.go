@@ -41,11 +41,21 @@ func TestProviderOrgLeaf(t *testing.T) {
 func TestThresholdNonce(t *testing.T) {
 	seen := map[fr.Element]bool{}
 	for range 64 {
-		n, err := ThresholdNonce()
+		c, err := RandomElement()
 		require.NoError(t, err)
+		s, err := RandomElement()
+		require.NoError(t, err)
+		salt := ThresholdSalt(s)
+		require.Equal(t, Hash(TagThresholdSalt, s), salt)
+		n := ThresholdNonce(c, salt)
 		require.True(t, IsThresholdNonce(n))
+		require.Equal(t, n, ThresholdNonce(c, salt), "deterministic")
+		require.NotEqual(t, n, ThresholdNonce(Commit(s), salt), "bound to the commitment")
 		require.False(t, seen[n])
 		seen[n] = true
+		h := Hash(TagThresholdNonce, c, salt)
+		hb, nb := h.Bytes(), n.Bytes()
+		require.Equal(t, hb[2:], nb[2:])
 	}
 	require.False(t, IsThresholdNonce(fr.Element{}))
 	require.False(t, IsThresholdNonce(fr.NewElement(0x2a4b)))
