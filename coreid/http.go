@@ -166,6 +166,7 @@ func FromJSON(j CredentialJSON) (zk.CoreCredential, error) {
 //
 //	POST /v1/enroll                enroll with source credentials
 //	POST /v1/enroll/nonce          a single-use enrollment nonce
+//	POST /v1/enroll/cosign         a k-of-n enrollment: lead, or co-sign the lead's credential
 //	POST /v1/enroll/attestation/challenge  TPM attestation: MakeCredential for the wallet's EK and AK
 //	POST /v1/enroll/attestation    TPM attestation: the activated credential and the device key's certification
 //	POST /v1/enroll/rebind         bind the core credential to a new device (the old device key authorizes)
@@ -179,6 +180,7 @@ func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/enroll", p.serveEnroll)
 	mux.HandleFunc("POST /v1/enroll/nonce", p.serveNonce(NonceEnroll))
+	mux.HandleFunc("POST /v1/enroll/cosign", p.serveCosign)
 	mux.HandleFunc("POST /v1/enroll/attestation/challenge", p.serveAttestationChallenge)
 	mux.HandleFunc("POST /v1/enroll/attestation", p.serveAttestation)
 	mux.HandleFunc("GET /v1/revocations", p.serveRevocations)
@@ -196,7 +198,7 @@ func (p *Provider) Handler() http.Handler {
 var Routes = []string{
 	"POST /v1/enroll", "POST /v1/enroll/nonce", "POST /v1/enroll/attestation/challenge", "POST /v1/enroll/attestation", "GET /v1/revocations", "GET /v1/revocations/keys",
 	"POST /v1/revocations/nonce", "POST /v1/revocations/holder", "POST /v1/revocations/provider", "POST /v1/revocations/source",
-	"POST /v1/enroll/rebind",
+	"POST /v1/enroll/rebind", "POST /v1/enroll/cosign",
 }
 
 func (p *Provider) serveNonce(purpose string) http.HandlerFunc {
@@ -339,23 +341,10 @@ func (p *Provider) serveEnroll(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, err)
 		return
 	}
-	c, err := zk.ParseHex(body.Commitment)
+	req, err := enrollRequest(&body)
 	if err != nil {
-		problem.Write(w, r, ErrCommitment)
+		problem.Write(w, r, err)
 		return
-	}
-	d, err := zk.ParseHex(body.DeviceKeyHash)
-	if err != nil {
-		problem.Write(w, r, ErrCommitment)
-		return
-	}
-	if len(body.Sources) > MaxSources {
-		problem.Write(w, r, ErrSource)
-		return
-	}
-	req := EnrollRequest{Source: body.Source, Nonce: body.Nonce, Reenroll: body.Reenroll, Attestation: body.Attestation, Commitment: c, DeviceKeyHash: d}
-	for _, s := range body.Sources {
-		req.Sources = append(req.Sources, SourceCredential{Format: s.Format, Credential: s.Credential})
 	}
 	e, err := p.Enroll(r.Context(), req)
 	if err != nil {
@@ -363,6 +352,26 @@ func (p *Provider) serveEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	problem.JSON(w, http.StatusCreated, e.JSON())
+}
+
+// enrollRequest decodes an enrollment body's fields.
+func enrollRequest(body *EnrollBody) (EnrollRequest, error) {
+	c, err := zk.ParseHex(body.Commitment)
+	if err != nil {
+		return EnrollRequest{}, ErrCommitment
+	}
+	d, err := zk.ParseHex(body.DeviceKeyHash)
+	if err != nil {
+		return EnrollRequest{}, ErrCommitment
+	}
+	if len(body.Sources) > MaxSources {
+		return EnrollRequest{}, ErrSource
+	}
+	req := EnrollRequest{Source: body.Source, Nonce: body.Nonce, Reenroll: body.Reenroll, Attestation: body.Attestation, Commitment: c, DeviceKeyHash: d}
+	for _, s := range body.Sources {
+		req.Sources = append(req.Sources, SourceCredential{Format: s.Format, Credential: s.Credential})
+	}
+	return req, nil
 }
 
 // JSON is the enrollment on the wire.

@@ -281,59 +281,71 @@ func (p *Provider) VerifySource(ctx context.Context, c SourceCredential, nonce s
 	return nil, ErrFormat
 }
 
-// Enroll verifies the source credentials, enforces one core identity per
-// person and signs the core credential.
-func (p *Provider) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, error) {
-	now := p.cfg.Now()
+// derive verifies the source credentials of req (consuming its nonce and
+// redeeming its attestation ticket) and fills in the core credential they
+// earn from this provider: commitment, attributes, grade, expiry and
+// device-key hash; the revocation nonce is left for the caller.
+func (p *Provider) derive(ctx context.Context, req EnrollRequest, now time.Time) (cred zk.CoreCredential, srcs []*Source, maxGrade uint64, err error) {
 	creds := req.Sources
 	if req.Source != "" {
 		creds = append([]SourceCredential{{Format: trust.FormatJWTVC, Credential: req.Source}}, creds...)
 	}
 	if len(creds) == 0 || len(creds) > MaxSources {
-		return nil, fmt.Errorf("%w: between 1 and %d source credentials", ErrSource, MaxSources)
+		return cred, nil, 0, fmt.Errorf("%w: between 1 and %d source credentials", ErrSource, MaxSources)
 	}
-	srcs := make([]*Source, 0, len(creds))
+	srcs = make([]*Source, 0, len(creds))
 	bound := false
 	for _, c := range creds {
 		s, err := p.VerifySource(ctx, c, req.Nonce)
 		if err != nil {
-			return nil, err
+			return cred, nil, 0, err
 		}
 		bound = bound || s.Nonce != ""
 		srcs = append(srcs, s)
 	}
 	combined, err := Combine(p.cfg.Framework, srcs)
 	if err != nil {
-		return nil, err
+		return cred, nil, 0, err
 	}
 	if req.Attestation != "" {
 		if err := p.redeem(req.Attestation, req.DeviceKeyHash); err != nil {
-			return nil, err
+			return cred, nil, 0, err
 		}
 	} else if p.cfg.UnattestedMaxGrade > 0 {
 		combined.Grade = min(combined.Grade, p.cfg.UnattestedMaxGrade)
 	}
 	if bound {
 		if err := p.store.ConsumeNonce(ctx, NonceEnroll, req.Nonce, now); err != nil {
-			return nil, ErrNonce
+			return cred, nil, 0, ErrNonce
 		}
 	}
-	cred := zk.CoreCredential{Commitment: req.Commitment, DeviceKeyHash: req.DeviceKeyHash}
+	cred = zk.CoreCredential{Commitment: req.Commitment, DeviceKeyHash: req.DeviceKeyHash}
 	for i := range cred.Attrs {
 		cred.Attrs[i] = zk.Absent
 	}
 	for name, v := range combined.Attrs {
 		a, ok := zk.AttrByName(name)
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown attribute in framework mapping", ErrSource)
+			return cred, nil, 0, fmt.Errorf("%w: unknown attribute in framework mapping", ErrSource)
 		}
 		if cred.Attrs[a.Index], err = a.Encode(v); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrSource, err)
+			return cred, nil, 0, fmt.Errorf("%w: %v", ErrSource, err)
 		}
 	}
-	maxGrade, _ := zk.ParseGrade(p.entry.MaxGrade)
+	maxGrade, _ = zk.ParseGrade(p.entry.MaxGrade)
 	cred.Grade = min(combined.Grade, maxGrade)
 	cred.Expiry = min(now.Add(p.cfg.CredentialTTL).Unix(), p.entry.ValidUntil)
+	return cred, srcs, maxGrade, nil
+}
+
+// Enroll verifies the source credentials, enforces one core identity per
+// person and signs the core credential.
+func (p *Provider) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, error) {
+	now := p.cfg.Now()
+	cred, srcs, maxGrade, err := p.derive(ctx, req, now)
+	if err != nil {
+		return nil, err
+	}
 	if cred.RevNonce, err = zk.RandomElement(); err != nil {
 		return nil, err
 	}
@@ -391,6 +403,20 @@ func (p *Provider) replace(ctx context.Context, tags [][]byte, srcs []*Source, n
 	if err := oldNonce.SetBytesCanonical(old); err != nil {
 		return err
 	}
+	if err := p.replaceLocked(ctx, tags, old, newRevNonce, oldNonce, now); err != nil {
+		return err
+	}
+	if zk.IsThresholdNonce(oldNonce) {
+		// A k-of-n credential replaced by a single-provider one: its
+		// credential-wide entries too.
+		return p.RevokeCredential(ctx, oldNonce, ReasonReenrollment)
+	}
+	return nil
+}
+
+// replaceLocked moves the identity and revokes the old credential's entry
+// in the store and the tree, in that order, under the tree's lock.
+func (p *Provider) replaceLocked(ctx context.Context, tags [][]byte, old, newRevNonce []byte, oldNonce fr.Element, now time.Time) error {
 	x := zk.RevocationEntry(p.cfg.Key.Public(), oldNonce)
 	xb := x.Bytes()
 	p.mu.Lock()

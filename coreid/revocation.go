@@ -47,8 +47,13 @@ func (p *Provider) revoke(ctx context.Context, x fr.Element, reason string) erro
 }
 
 // Revoke adds the entry for a credential (provider key, revocation nonce)
-// to the revocation tree, with a reason class (holder, provider, source).
+// to the revocation tree, with a reason class (holder, provider, source);
+// a k-of-n credential's nonce (zk.IsThresholdNonce) is revoked with
+// RevokeCredential.
 func (p *Provider) Revoke(ctx context.Context, revNonce fr.Element, reason string) error {
+	if zk.IsThresholdNonce(revNonce) {
+		return p.RevokeCredential(ctx, revNonce, reason)
+	}
 	return p.revoke(ctx, zk.RevocationEntry(p.cfg.Key.Public(), revNonce), reason)
 }
 

@@ -84,6 +84,9 @@ type Config struct {
 	// (circuits/devicebound): proofs under their verifying key, with the
 	// request's DeviceR, are accepted too.
 	DeviceBoundKeys *zk.Keys
+	// Threshold, when set, lets the issuer accept k-of-n proofs
+	// (circuits/threshold) and sets how many providers it requires.
+	Threshold *Threshold
 }
 
 // Issuer is a transaction-identity provider.
@@ -103,7 +106,7 @@ const VCT = "urn:mustard:vct:persona:1"
 
 // New validates cfg.
 func New(cfg Config, store Storage) (*Issuer, error) {
-	if cfg.ID == "" || cfg.Key == nil || cfg.Keys == nil || cfg.RegistryRoot == nil || cfg.RevocationRoot == nil || store == nil {
+	if cfg.ID == "" || cfg.Key == nil || (cfg.Keys == nil && cfg.Threshold == nil) || cfg.RegistryRoot == nil || cfg.RevocationRoot == nil || store == nil {
 		return nil, errors.New("issuer: id, key, circuit keys, roots and store are required")
 	}
 	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(cfg.BaseURL, "/") {
@@ -253,20 +256,20 @@ func (i *Issuer) admit(ctx context.Context, a admission, now time.Time) (*person
 	if pub.MinGrade < zk.GradeLow || pub.MinGrade > zk.GradeHigh {
 		return nil, "", fmt.Errorf("%w: minimum grade must be low, substantial or high", ErrStatement)
 	}
-	deviceBound := i.cfg.DeviceBoundKeys != nil && st.VK == i.cfg.DeviceBoundKeys.VKID
-	if st.VK != i.cfg.Keys.VKID && !deviceBound {
-		return nil, "", ErrVerifyingKey
+	pk, err := i.profile(st.VK)
+	if err != nil {
+		return nil, "", err
 	}
 	var binding *devicebound.Binding
-	if deviceBound {
+	if pk.deviceBound {
 		if _, binding, err = devicebound.Decode(&devicebound.ProofJSON{ProofJSON: *a.proof, DeviceR: a.deviceR}); err != nil {
 			return nil, "", fmt.Errorf("%w: %v", ErrStatement, err)
 		}
 	}
-	if pub.RegistryRoot != i.cfg.RegistryRoot() {
+	if pub.RegistryRoot != pk.registryRoot() {
 		return nil, "", ErrRegistryRoot
 	}
-	if pub.RevocationRoot != i.cfg.RevocationRoot() {
+	if pub.RevocationRoot != pk.revocationRoot() {
 		return nil, "", ErrRevocation
 	}
 	if d := time.Unix(pub.Now, 0).Sub(now); d > i.cfg.ClockSkew || d < -i.cfg.ClockSkew {
@@ -294,11 +297,11 @@ func (i *Issuer) admit(ctx context.Context, a admission, now time.Time) (*person
 			return nil, "", ErrNonce
 		}
 	}
-	if deviceBound {
-		if err := devicebound.Verify(i.cfg.DeviceBoundKeys, st, binding); err != nil {
+	if pk.deviceBound {
+		if err := devicebound.Verify(pk.keys, st, binding); err != nil {
 			return nil, "", ErrProof
 		}
-	} else if err := i.cfg.Keys.Verify(st.Proof, persona.PublicAssignment(pub)); err != nil {
+	} else if err := pk.verify(st.Proof, pub); err != nil {
 		return nil, "", ErrProof
 	}
 	if err := a.commit(ctx, st.Nonce); err != nil {

@@ -34,6 +34,9 @@ type Wallet struct {
 	Sealer keystore.Sealer
 	Sealed []byte // the core secret, sealed
 	Core   *Core
+	// Threshold is a k-of-n core credential (EnrollThreshold), when the
+	// wallet holds one.
+	Threshold *ThresholdCore
 }
 
 // Core is an enrolled core credential with what proving needs about its

@@ -50,6 +50,16 @@ func (v *Verifier) VerifyBatch(ctx context.Context, items []BatchItem) []BatchRe
 				out[n].Err = err
 				continue
 			}
+			if c.k > 1 {
+				// A k-of-n proof has a verifying key of its own: outside
+				// the persona circuit's batch.
+				if c.verify() != nil {
+					out[n].Err = ErrProof
+				} else {
+					out[n].Verdict = c.verdict
+				}
+				continue
+			}
 			proofs = append(proofs, n)
 			checks = append(checks, c)
 		default:

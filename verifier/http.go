@@ -14,6 +14,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/mustard-id/mustard/circuits/persona"
+	"github.com/mustard-id/mustard/circuits/threshold"
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/zk"
 )
@@ -78,6 +79,9 @@ type VerifyJSON struct {
 	Nonce                string          `json:"nonce"`
 	MinGrade             string          `json:"min_grade,omitempty"`
 	RequiredClaims       []string        `json:"required_claims,omitempty"`
+	// MinProviders demands a k-of-n proof of at least this many providers
+	// (Policy.MinProviders); self-issued proofs only.
+	MinProviders int `json:"min_providers,omitempty"`
 }
 
 // VerdictJSON is the response of a successful verification.
@@ -327,6 +331,10 @@ func policyOf(body *VerifyJSON) (Policy, error) {
 		}
 		pol.MinGrade = g
 	}
+	if body.MinProviders < 0 || body.MinProviders > threshold.MaxK || (body.MinProviders > 1 && body.Proof == nil) {
+		return pol, ErrInvalidRequest
+	}
+	pol.MinProviders = body.MinProviders
 	return pol, nil
 }
 

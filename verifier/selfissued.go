@@ -34,13 +34,15 @@ var (
 // Groth16 verification, with the verdict it earns if that passes.
 type proofCheck struct {
 	st      *persona.Statement
+	keys    *zk.Keys // the persona circuit's, or a k-of-n circuit's
+	k       int      // how many providers signed: 1 for the persona circuit
 	verdict *Verdict
 }
 
 // checkProof runs every check of a self-issued proof but the pairing:
 // verifying key, roots, time, scope, nonce, grade, required claims.
 func (v *Verifier) checkProof(p *persona.ProofJSON, h Holder, policy Policy) (*proofCheck, error) {
-	if v.cfg.ZK == nil || v.cfg.RegistryRoot == nil || v.cfg.RevocationRoot == nil {
+	if (v.cfg.ZK == nil && len(v.cfg.ThresholdZK) == 0) || v.cfg.RegistryRoot == nil || v.cfg.RevocationRoot == nil {
 		return nil, ErrSelfIssued
 	}
 	if policy.Audience == "" || policy.Nonce == "" || policy.Scope == "" {
@@ -51,13 +53,25 @@ func (v *Verifier) checkProof(p *persona.ProofJSON, h Holder, policy Policy) (*p
 		return nil, ErrMalformed
 	}
 	pub := &st.Public
-	if st.VK != v.cfg.ZK.VKID {
+	keys, k := v.proofKeys(st.VK)
+	if keys == nil {
 		return nil, ErrProofKey
 	}
-	if pub.RegistryRoot != v.cfg.RegistryRoot() {
+	if k < policy.MinProviders {
+		return nil, ErrProviders
+	}
+	regRoot := v.cfg.RegistryRoot
+	if k > 1 {
+		regRoot = v.cfg.ThresholdRegistryRoot
+	}
+	if regRoot == nil || pub.RegistryRoot != regRoot() {
 		return nil, ErrRegistryRoot
 	}
-	if pub.RevocationRoot != v.cfg.RevocationRoot() {
+	revRoot := v.cfg.RevocationRoot
+	if k > 1 && v.cfg.ThresholdRevocationRoot != nil {
+		revRoot = v.cfg.ThresholdRevocationRoot
+	}
+	if pub.RevocationRoot != revRoot() {
 		return nil, ErrRevocationRoot
 	}
 	maxAge := policy.MaxAge
@@ -99,7 +113,7 @@ func (v *Verifier) checkProof(p *persona.ProofJSON, h Holder, policy Policy) (*p
 			return nil, ErrMissingClaim
 		}
 	}
-	return &proofCheck{st: st, verdict: &Verdict{
+	return &proofCheck{st: st, keys: keys, k: k, verdict: &Verdict{
 		Issuer: SelfIssuer, Scope: st.Scope, Pseudonym: zk.Hex(pub.Pseudonym),
 		Grade: zk.GradeName(pub.MinGrade), Claims: claims, HolderBound: bound,
 	}}, nil
@@ -127,7 +141,7 @@ func (v *Verifier) VerifyProof(ctx context.Context, p *persona.ProofJSON, h Hold
 	}
 	// Any failure here, a proof that does not decode included, is the
 	// proof's: the statement itself was checked above.
-	if err := v.cfg.ZK.Verify(c.st.Proof, persona.PublicAssignment(&c.st.Public)); err != nil {
+	if err := c.verify(); err != nil {
 		return nil, ErrProof
 	}
 	return c.verdict, nil

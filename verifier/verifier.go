@@ -31,6 +31,12 @@ type Policy struct {
 	// key and its proof of possession for Audience and Nonce (SD-JWT VC
 	// presentations are always key-bound).
 	RequireHolderBinding bool
+	// MinProviders demands, of a self-issued proof, a core credential
+	// signed by at least this many distinct accredited core-identity
+	// providers: a k-of-n proof (circuits/threshold) whose K, fixed by its
+	// verifying key, is at least MinProviders. 0 or 1 also accepts the
+	// persona circuit's single-provider proofs.
+	MinProviders int
 }
 
 // Verdict is an accepted presentation.
@@ -60,6 +66,17 @@ type Config struct {
 	ZK             *zk.Keys
 	RegistryRoot   func() fr.Element
 	RevocationRoot func() fr.Element
+	// ThresholdZK are the k-of-n circuits' keys by threshold K (optional):
+	// the proofs a Policy.MinProviders above 1 accepts.
+	ThresholdZK map[int]*zk.Keys
+	// ThresholdRegistryRoot is the trust framework's organisation
+	// registry root (trust.Document.OrgRegistry), which k-of-n proofs are
+	// checked against; required with ThresholdZK.
+	ThresholdRegistryRoot func() fr.Element
+	// ThresholdRevocationRoot is the framework-wide revocation root that
+	// k-of-n proofs are checked against (their revocation entries name the
+	// credential, not a provider); nil means RevocationRoot.
+	ThresholdRevocationRoot func() fr.Element
 }
 
 // Verifier checks persona presentations.

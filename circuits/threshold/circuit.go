@@ -33,12 +33,14 @@ const (
 )
 
 // Signer is one provider's part of the witness: its key, its signature
-// over the credential's message, and its registry leaf and path.
+// over the credential's message, and its organisation registry leaf
+// (zk.ProviderOrgLeaf) and path.
 type Signer struct {
 	Key           eddsa.PublicKey
 	Signature     eddsa.Signature
 	MaxGrade      frontend.Variable
 	ValidUntil    frontend.Variable
+	Org           frontend.Variable // zk.OrgID of the key's organisation
 	RegistryIndex frontend.Variable
 	RegistryPath  [RegistryDepth]frontend.Variable
 }
@@ -128,18 +130,23 @@ func (c *Circuit) Define(api frontend.API) error {
 		if err := eddsa.Verify(curve, s.Signature, m, s.Key, hash.NewMerkleDamgardHasher(api, p2, 0)); err != nil {
 			return err
 		}
-		// Its key is a leaf of the registry tree.
-		leaf := h(zk.TagProvider, s.Key.A.X, s.Key.A.Y, s.MaxGrade, s.ValidUntil)
+		// Its key, with its organisation, is a leaf of the organisation
+		// registry tree.
+		leaf := h(zk.TagProviderOrg, s.Key.A.X, s.Key.A.Y, s.MaxGrade, s.ValidUntil, s.Org)
 		api.AssertIsEqual(gadget.MerkleRoot(api, p2, leaf, s.RegistryIndex, s.RegistryPath[:]), c.RegistryRoot)
 		// Grade <= its MaxGrade, and the key is still valid.
 		gadget.RangeCheck(api, s.MaxGrade, GradeBits)
 		gadget.RangeCheck(api, api.Sub(s.MaxGrade, c.Grade), GradeBits)
 		gadget.RangeCheck(api, s.ValidUntil, TimeBits)
 		gadget.RangeCheck(api, api.Sub(s.ValidUntil, c.Now), TimeBits)
-		// Its key differs from every earlier signer's: x alone names a
-		// point of the prime-order subgroup (the registry holds no other),
-		// and x - x' != 0 costs one constraint (an inverse).
+		// Its organisation differs from every earlier signer's, and so
+		// does its key: x alone names a point of the prime-order subgroup
+		// (the registry holds no other), and each x - x' != 0 costs one
+		// constraint (an inverse). The framework never lists one key under
+		// two organisations; the key check keeps the count of keys sound
+		// even if it did.
 		for j := range i {
+			api.AssertIsDifferent(s.Org, c.Signers[j].Org)
 			api.AssertIsDifferent(s.Key.A.X, c.Signers[j].Key.A.X)
 		}
 	}

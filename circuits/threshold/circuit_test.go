@@ -37,9 +37,10 @@ func TestConstraintCount(t *testing.T) {
 		counts[k] = ccs.GetNbConstraints()
 		require.Contains(t, rows, got, "constraint count changed: update circuits/testdata/stats.csv and docs/circuits.md if this is intended")
 	}
-	// Each extra signer costs the same: its signature, registry leaf and
-	// path, grade and time checks, plus one inequality per earlier signer.
+	// Each extra signer costs the same: its signature, organisation
+	// registry leaf and path, grade and time checks, plus two inequalities
+	// (organisation and key) per earlier signer.
 	per := counts[2] - counts[1]
-	require.Equal(t, 2*per+1, counts[3]-counts[1])
-	require.Equal(t, 4*per+1+2+3, counts[5]-counts[1])
+	require.Equal(t, 2*per+2, counts[3]-counts[1])
+	require.Equal(t, 4*per+2*(1+2+3), counts[5]-counts[1])
 }

@@ -67,7 +67,7 @@ func (c *signerCircuit) Define(api frontend.API) error {
 	if err := eddsa.Verify(curve, s.Signature, c.M, s.Key, hash.NewMerkleDamgardHasher(api, p2, 0)); err != nil {
 		return err
 	}
-	leaf := gadget.Hash(api, p2, zk.TagProvider, s.Key.A.X, s.Key.A.Y, s.MaxGrade, s.ValidUntil)
+	leaf := gadget.Hash(api, p2, zk.TagProviderOrg, s.Key.A.X, s.Key.A.Y, s.MaxGrade, s.ValidUntil, s.Org)
 	api.AssertIsEqual(gadget.MerkleRoot(api, p2, leaf, s.RegistryIndex, s.RegistryPath[:]), c.Root)
 	gadget.RangeCheck(api, s.MaxGrade, GradeBits)
 	gadget.RangeCheck(api, api.Sub(s.MaxGrade, c.Grade), GradeBits)
@@ -77,24 +77,27 @@ func (c *signerCircuit) Define(api frontend.API) error {
 }
 
 // TestSignerCost checks that the marginal cost of a signer is its part of
-// the loop plus one inequality per earlier signer, and that K = 1 differs
-// from the persona circuit only by the revocation entry's length.
+// the loop plus two inequalities (organisation and key) per earlier
+// signer, and that K = 1 costs what the persona circuit does: its
+// registry leaf hashes one element more (the organisation), its
+// revocation entry one fewer.
 func TestSignerCost(t *testing.T) {
 	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, &signerCircuit{}, frontend.IgnoreUnconstrainedInputs())
 	require.NoError(t, err)
 	signer := ccs.GetNbConstraints()
 	t.Logf("one signer: %d constraints", signer)
 	n := func(k int) int { return compiled(t, k).GetNbConstraints() }
-	// The K-th signer costs one signer and K-1 inequalities.
-	require.Equal(t, signer+1, n(2)-n(1))
-	require.Equal(t, signer+2, n(3)-n(2))
-	require.Equal(t, 2*signer+3+4, n(5)-n(3))
+	// The K-th signer costs one signer and 2(K-1) inequalities.
+	require.Equal(t, signer+2, n(2)-n(1))
+	require.Equal(t, signer+4, n(3)-n(2))
+	require.Equal(t, 2*signer+2*(3+4), n(5)-n(3))
 
 	pccs, err := zk.Compile(&persona.Circuit{})
 	require.NoError(t, err)
 	// H(T_REVOKED, pk.x, revNonce) takes one Poseidon2 compression more
-	// than H(T_REVOKED_CREDENTIAL, revNonce); everything else is the same.
-	require.Equal(t, pccs.GetNbConstraints()-186, compiled(t, 1).GetNbConstraints())
+	// than H(T_REVOKED_CREDENTIAL, revNonce), H(T_PROVIDER_ORG, 5) one more
+	// than H(T_PROVIDER, 4); everything else is the same.
+	require.Equal(t, pccs.GetNbConstraints(), compiled(t, 1).GetNbConstraints())
 	require.Equal(t, pccs.GetNbPublicVariables(), compiled(t, 1).GetNbPublicVariables())
 }
 

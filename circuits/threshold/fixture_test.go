@@ -29,6 +29,7 @@ type fixture struct {
 	keys   []*zk.PrivateKey // n+1 registered keys; keys[n] signed nothing
 	grades []uint64         // their registry leaves' maximum grades
 	valid  []int64          // and validities
+	orgs   []fr.Element     // and organisations (zk.OrgID), one each
 	all    []Endorsement    // the n endorsements, in key order
 	// stranger is registry leaf 0, a key no test uses.
 	stranger fr.Element
@@ -60,11 +61,12 @@ func newKey(t testing.TB) *zk.PrivateKey {
 func newFixture(t testing.TB, k int) *fixture {
 	t.Helper()
 	f := &fixture{k: k, n: max(3, k), now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC).Unix()}
-	f.stranger = zk.ProviderLeaf(newKey(t).Public(), zk.GradeHigh, f.now+365*86400)
-	for range f.n + 1 {
+	f.stranger = zk.ProviderOrgLeaf(newKey(t).Public(), zk.GradeHigh, f.now+365*86400, zk.OrgID("stranger"))
+	for i := range f.n + 1 {
 		f.keys = append(f.keys, newKey(t))
 		f.grades = append(f.grades, zk.GradeHigh)
 		f.valid = append(f.valid, f.now+365*86400)
+		f.orgs = append(f.orgs, zk.OrgID(fmt.Sprintf("https://core%d.example", i)))
 	}
 
 	secret := randElement(t)
@@ -117,7 +119,7 @@ func (f *fixture) register(t testing.TB) {
 	_, err := f.reg.Append(f.stranger)
 	require.NoError(t, err)
 	for i, k := range f.keys {
-		_, err := f.reg.Append(zk.ProviderLeaf(k.Public(), f.grades[i], f.valid[i]))
+		_, err := f.reg.Append(zk.ProviderOrgLeaf(k.Public(), f.grades[i], f.valid[i], f.orgs[i]))
 		require.NoError(t, err)
 	}
 	f.pub.RegistryRoot = f.reg.Root()
@@ -133,6 +135,7 @@ func (f *fixture) endorse(t testing.TB, i int) Endorsement {
 		Signature:  sig,
 		MaxGrade:   f.grades[i],
 		ValidUntil: f.valid[i],
+		Org:        f.orgs[i],
 		Registry:   f.reg.Path(uint64(i + 1)),
 	}
 }

@@ -18,12 +18,14 @@ type Public = persona.Public
 
 // Endorsement is one provider's signature on the core credential, with
 // what the wallet needs to prove the provider accredited: its key, its
-// registry leaf's fields and its path in the registry tree.
+// organisation registry leaf's fields (zk.ProviderOrgLeaf) and its path in
+// that tree (trust.Document.OrgRegistry).
 type Endorsement struct {
 	Key        *zk.PublicKey
 	Signature  []byte
 	MaxGrade   uint64
 	ValidUntil int64
+	Org        fr.Element // zk.OrgID of the key's organisation
 	Registry   zk.Path
 }
 
@@ -57,7 +59,7 @@ func checkEndorsement(pub *Public, c *zk.CoreCredential, m fr.Element, e *Endors
 	if e.Key == nil || e.Key.Verify(m, e.Signature) != nil {
 		return "the signature does not verify"
 	}
-	leaf := zk.ProviderLeaf(e.Key, e.MaxGrade, e.ValidUntil)
+	leaf := zk.ProviderOrgLeaf(e.Key, e.MaxGrade, e.ValidUntil, e.Org)
 	if len(e.Registry.Siblings) != RegistryDepth || e.Registry.Index>>RegistryDepth != 0 || e.Registry.Root(leaf) != pub.RegistryRoot {
 		return "the key is not in the registry"
 	}
@@ -104,6 +106,9 @@ func Check(k int, pub *Public, priv *Private) error {
 			if priv.Endorsements[j].Key.A.X == e.Key.A.X {
 				return fail(fmt.Sprintf("signers %d and %d are the same provider key", j, i))
 			}
+			if priv.Endorsements[j].Org == e.Org {
+				return fail(fmt.Sprintf("signers %d and %d are keys of one organisation", j, i))
+			}
 		}
 	}
 	x := zk.CredentialRevocationEntry(c.RevNonce)
@@ -131,27 +136,28 @@ func Check(k int, pub *Public, priv *Private) error {
 
 // Choose picks k of a wallet's endorsements of one credential that can be
 // proven together under pub: each verifies, is in the registry, allows the
-// credential's grade and is valid at pub.Now, and no key repeats. It keeps
-// the wallet's order and fails with ErrStatement when fewer than k qualify.
+// credential's grade and is valid at pub.Now, and no key or organisation
+// repeats. It keeps the wallet's order and fails with ErrStatement when
+// fewer than k qualify.
 func Choose(k int, pub *Public, cred *zk.CoreCredential, all []Endorsement) ([]Endorsement, error) {
 	if k < 1 || k > MaxK {
 		return nil, ErrThreshold
 	}
 	m := cred.Message()
 	var out []Endorsement
-	seen := map[fr.Element]bool{}
+	seen, orgs := map[fr.Element]bool{}, map[fr.Element]bool{}
 	for i := range all {
 		e := &all[i]
-		if checkEndorsement(pub, cred, m, e) != "" || seen[e.Key.A.X] {
+		if checkEndorsement(pub, cred, m, e) != "" || seen[e.Key.A.X] || orgs[e.Org] {
 			continue
 		}
-		seen[e.Key.A.X] = true
+		seen[e.Key.A.X], orgs[e.Org] = true, true
 		out = append(out, *e)
 		if len(out) == k {
 			return out, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %d usable endorsements from distinct accredited providers, %d needed", ErrStatement, len(out), k)
+	return nil, fmt.Errorf("%w: %d usable endorsements from distinct accredited organisations, %d needed", ErrStatement, len(out), k)
 }
 
 // Assign returns the full witness assignment for New(len(priv.Endorsements)).
@@ -196,6 +202,7 @@ func Assign(pub *Public, priv *Private) (*Circuit, error) {
 		s.Signature.Assign(tedwards.BN254, e.Signature)
 		s.MaxGrade = e.MaxGrade
 		s.ValidUntil = e.ValidUntil
+		s.Org = e.Org
 		s.RegistryIndex = e.Registry.Index
 		for j, sib := range e.Registry.Siblings {
 			s.RegistryPath[j] = sib

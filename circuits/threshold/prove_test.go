@@ -173,26 +173,38 @@ func TestAccepted(t *testing.T) {
 	})
 }
 
-// TestTwoKeysOfOneProviderCountTwice pins an assumption: the circuit counts
-// distinct registered keys, not distinct organisations. A provider the
-// framework registers under two keys (say, during a key rotation) can sign
-// twice and meet K = 2 alone, and internal/trust accepts such a document
-// today. docs/circuits.md lists this; a framework must register at most
-// one live key per provider for a threshold policy to mean k
-// organisations.
-func TestTwoKeysOfOneProviderCountTwice(t *testing.T) {
+// TestTwoKeysOfOneOrganisationCountOnce: the framework registers one
+// organisation under two keys (say, during a key rotation). Both sign;
+// the circuit counts organisations, so the two signatures do not meet
+// K = 2: Check, the test engine and the R1CS solver refuse them, at the
+// organisations' inequality. With a second organisation they do.
+func TestTwoKeysOfOneOrganisationCountOnce(t *testing.T) {
 	f := newFixture(t, 2)
 	doc := &trust.Document{ID: "https://framework.example", Providers: []trust.Provider{
 		{ID: "provider-a", Key: hex.EncodeToString(f.keys[0].Public().Bytes()), MaxGrade: "high", ValidUntil: f.valid[0]},
-		{ID: "provider-a", Key: hex.EncodeToString(f.keys[1].Public().Bytes()), MaxGrade: "high", ValidUntil: f.valid[1]},
+		{ID: "provider-a-2026", Org: "provider-a", Key: hex.EncodeToString(f.keys[1].Public().Bytes()), MaxGrade: "high", ValidUntil: f.valid[1]},
+		{ID: "provider-b", Key: hex.EncodeToString(f.keys[2].Public().Bytes()), MaxGrade: "high", ValidUntil: f.valid[2]},
 	}}
-	reg, idx, err := doc.Registry()
-	require.NoError(t, err, "the trust framework accepts one provider id under two keys")
+	reg, idx, err := doc.OrgRegistry()
+	require.NoError(t, err)
 	f.pub.RegistryRoot = reg.Root()
-	for i := range f.priv.Endorsements {
-		f.priv.Endorsements[i].Registry = reg.Path(idx[doc.Providers[i].Key])
+	endorse := func(i int) Endorsement {
+		e := f.all[i]
+		e.Org = zk.OrgID(doc.Providers[i].Organisation())
+		e.Registry = reg.Path(idx[doc.Providers[i].Key])
+		return e
 	}
+	f.priv.Endorsements = []Endorsement{endorse(0), endorse(1)}
+	solveErr := requireRefused(t, 2, &f.pub, &f.priv, ErrStatement, "signers 0 and 1 are keys of one organisation")
+	require.ErrorContains(t, solveErr, "assertIsDifferent")
+	_, err = Choose(2, &f.pub, &f.priv.Credential, f.priv.Endorsements)
+	require.ErrorContains(t, err, "1 usable")
+
+	f.priv.Endorsements = []Endorsement{endorse(0), endorse(2)}
 	requireAccepted(t, 2, &f.pub, &f.priv)
+	got, err := Choose(2, &f.pub, &f.priv.Credential, []Endorsement{endorse(0), endorse(1), endorse(2)})
+	require.NoError(t, err)
+	require.Equal(t, f.keys[2].Public().Bytes(), got[1].Key.Bytes(), "Choose skips the organisation's second key")
 }
 
 func TestChoose(t *testing.T) {
@@ -274,9 +286,15 @@ func BenchmarkProve(b *testing.B) {
 		require.NoError(b, err)
 		pub := f.pub
 		pub.RevocationRoot = f.rev.Root()
+		// The persona circuit's registry holds T_PROVIDER leaves, not the
+		// organisation registry's.
+		reg := zk.NewTree(RegistryDepth)
+		i, err := reg.Append(zk.ProviderLeaf(e.Key, e.MaxGrade, e.ValidUntil))
+		require.NoError(b, err)
+		pub.RegistryRoot = reg.Root()
 		priv := persona.Private{
 			Secret: f.priv.Secret, Credential: f.priv.Credential, Signature: e.Signature, ProviderKey: e.Key,
-			MaxGrade: e.MaxGrade, ValidUntil: e.ValidUntil, Registry: e.Registry, Revocation: nm,
+			MaxGrade: e.MaxGrade, ValidUntil: e.ValidUntil, Registry: reg.Path(i), Revocation: nm,
 		}
 		require.NoError(b, persona.Check(&pub, &priv))
 		w, err := persona.Assign(&pub, &priv)

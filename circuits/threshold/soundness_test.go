@@ -163,7 +163,7 @@ func TestSoundness(t *testing.T) {
 		{"one key registered twice (renewed validity), one leaf per slot", 0, func(t *testing.T, f *fixture) {
 			// Two different registry leaves, both honest, for one key:
 			// comparing leaves would count it twice; comparing keys does not.
-			renewed := zk.ProviderLeaf(f.keys[0].Public(), zk.GradeHigh, f.now+2*365*86400)
+			renewed := zk.ProviderOrgLeaf(f.keys[0].Public(), zk.GradeHigh, f.now+2*365*86400, f.orgs[0])
 			i, err := f.reg.Append(renewed)
 			require.NoError(t, err)
 			f.pub.RegistryRoot = f.reg.Root()
@@ -212,7 +212,7 @@ func TestSoundness(t *testing.T) {
 			n := f.n // keys[n] is registered and signed nothing
 			f.priv.Endorsements[1] = Endorsement{
 				Key: f.keys[n].Public(), Signature: f.priv.Endorsements[0].Signature,
-				MaxGrade: f.grades[n], ValidUntil: f.valid[n], Registry: f.reg.Path(uint64(n + 1)),
+				MaxGrade: f.grades[n], ValidUntil: f.valid[n], Org: f.orgs[n], Registry: f.reg.Path(uint64(n + 1)),
 			}
 		}, ErrStatement, "signer 1: the signature", "eddsa"},
 		{"attribute tampered without re-signing (every signature fails)", 0, func(t *testing.T, f *fixture) {
@@ -242,11 +242,11 @@ func TestSoundness(t *testing.T) {
 		{"second key from another framework's registry", 0, func(t *testing.T, f *fixture) {
 			k := newKey(t)
 			other := zk.NewTree(RegistryDepth)
-			i, err := other.Append(zk.ProviderLeaf(k.Public(), zk.GradeHigh, f.valid[0]))
+			i, err := other.Append(zk.ProviderOrgLeaf(k.Public(), zk.GradeHigh, f.valid[0], zk.OrgID("elsewhere")))
 			require.NoError(t, err)
 			sig, err := k.Sign(f.priv.Credential.Message())
 			require.NoError(t, err)
-			f.priv.Endorsements[1] = Endorsement{Key: k.Public(), Signature: sig, MaxGrade: zk.GradeHigh, ValidUntil: f.valid[0], Registry: other.Path(i)}
+			f.priv.Endorsements[1] = Endorsement{Key: k.Public(), Signature: sig, MaxGrade: zk.GradeHigh, ValidUntil: f.valid[0], Org: zk.OrgID("elsewhere"), Registry: other.Path(i)}
 		}, ErrStatement, "signer 1: the key is not in the registry", ""},
 		{"second signer: the stranger's leaf index", 0, func(t *testing.T, f *fixture) {
 			f.priv.Endorsements[1].Registry = f.reg.Path(0)

@@ -122,12 +122,20 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 	var credFile, server, issuerID, govFile, federation string
 	var offerArg, txCode string
 	var govThreshold int
+	var providers string
+	var kofn int
 	var noBrowser bool
 	cmd := &cobra.Command{
 		Use:   "enroll (--credential FILE | --federation IDP | --offer URL) --server URL",
 		Short: "Enroll with a core-identity provider: with a source credential (a JWT-VC), or by logging in at a federation's identity provider",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if providers != "" && (server != "" || federation != "" || offerArg != "") {
+				return &usageError{"--providers replaces --server, and works with --credential only (a login or an offer is bound to one provider)"}
+			}
+			if providers != "" {
+				server = strings.Split(providers, ",")[0]
+			}
 			if n := countSet(credFile, federation, offerArg); n != 1 || server == "" {
 				return &usageError{"enroll needs --server URL and one of --credential FILE (a JWT-VC from your source issuer), --federation IDP (log in at that identity provider) or --offer URL (a credential offer from your source issuer)"}
 			}
@@ -186,6 +194,9 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 			if err != nil {
 				return keystoreHelp(err)
 			}
+			if providers != "" {
+				return e.enrollThreshold(ctx, u, pin, fw, strings.Split(providers, ","), kofn, source, iss, govRaw, c.GovernanceThreshold)
+			}
 			ticket, err := u.Wallet.Attest(ctx, c)
 			if err != nil {
 				return fmt.Errorf("the TPM attestation failed: %w", err)
@@ -229,6 +240,8 @@ func newWalletEnrollCmd(e *walletEnv) *cobra.Command {
 	cmd.Flags().StringVar(&issuerID, "issuer", "", "persona-credential issuer to use when the framework accredits several")
 	cmd.Flags().StringVar(&govFile, "governance", "", "file with the trust framework's governance keys (a JWK set) to pin")
 	cmd.Flags().IntVar(&govThreshold, "governance-threshold", 0, "how many of the governance keys must sign the framework (default: what the server publishes, pinned on first use)")
+	cmd.Flags().StringVar(&providers, "providers", "", "k-of-n enrollment: comma-separated core-identity provider URLs (the first leads), instead of --server")
+	cmd.Flags().IntVar(&kofn, "threshold", 0, "with --providers: how many distinct providers must sign (default: all of them)")
 	return cmd
 }
 

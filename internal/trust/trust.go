@@ -108,6 +108,10 @@ type Provider struct {
 	Key        string `json:"key"` // hex of the compressed EdDSA public key (BN254 twisted Edwards)
 	MaxGrade   string `json:"max_grade"`
 	ValidUntil int64  `json:"valid_until"` // Unix seconds
+	// Org names the organisation that holds the key, when it is not the
+	// provider id: k-of-n proofs count organisations (Organisation), so
+	// two keys of one organisation count once.
+	Org string `json:"org,omitempty"`
 }
 
 // Issuer is an accredited transaction-identity provider.
@@ -231,6 +235,9 @@ func (d *Document) Registry() (*zk.Tree, map[string]uint64, error) {
 			return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
 		idx[p.Key] = i
+	}
+	if err := d.checkOrganisations(); err != nil {
+		return nil, nil, err
 	}
 	return t, idx, nil
 }

@@ -88,12 +88,21 @@ func FuzzParse(f *testing.F) {
 	signed, err := Seal(document(f), key)
 	require.NoError(f, err)
 	f.Add(signed)
+	orgs, err := Seal(orgDocument(f), key)
+	require.NoError(f, err)
+	f.Add(orgs)
 	f.Add([]byte("eyJhbGciOiJub25lIn0.e30."))
 	f.Add([]byte("not a jws"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := Parse(data, set)
 		if err == nil && d == nil {
 			t.Fatal("nil document without error")
+		}
+		if err == nil {
+			// A document that parses has an organisation registry.
+			if _, _, err := d.OrgRegistry(); err != nil {
+				t.Fatalf("parsed, but no organisation registry: %v", err)
+			}
 		}
 	})
 }
