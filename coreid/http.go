@@ -168,7 +168,7 @@ func FromJSON(j CredentialJSON) (zk.CoreCredential, error) {
 //	POST /v1/enroll/nonce          a single-use enrollment nonce
 //	POST /v1/enroll/attestation/challenge  TPM attestation: MakeCredential for the wallet's EK and AK
 //	POST /v1/enroll/attestation    TPM attestation: the activated credential and the device key's certification
-//	GET  /v1/revocations           the whole revocation snapshot, or ?since=N the entries after N
+//	GET  /v1/revocations           the whole revocation snapshot, or ?since=N the entries after N (&limit=M: at most M of them)
 //	GET  /v1/revocations/keys      the keys that verify signed roots
 //	POST /v1/revocations/nonce     a single-use holder-revocation nonce
 //	POST /v1/revocations/holder    revocation by the holder (device key)
@@ -384,10 +384,24 @@ func (p *Provider) serveRevocations(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
+	limit := -1
+	if q := r.URL.Query().Get("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || len(q) > 12 || n < 1 {
+			problem.Write(w, r, ErrLimit)
+			return
+		}
+		limit = n
+	}
 	u, err := p.RevocationsSince(since)
 	if err != nil {
 		problem.Write(w, r, err)
 		return
+	}
+	if limit >= 0 && len(u.Entries) > limit {
+		// A page: Size and Root stay the whole tree's, so the wallet knows
+		// there is more and what the last page must lead to.
+		u.Entries = u.Entries[:limit]
 	}
 	out := SnapshotJSON{Root: zk.Hex(u.Root), Since: u.Since, Size: u.Size, Entries: make([]string, 0, len(u.Entries))}
 	for _, e := range u.Entries {

@@ -308,3 +308,9 @@ func rootAlg(k jwk.Key) (jwa.SignatureAlgorithm, error) {
 	}
 	return "", fmt.Errorf("coreid: root key type %s is not supported", k.KeyType())
 }
+
+// RevocationEntry is the revocation tree's entry for the credential with
+// revNonce under this provider's key: what Revoke adds.
+func (p *Provider) RevocationEntry(revNonce fr.Element) fr.Element {
+	return zk.RevocationEntry(p.cfg.Key.Public(), revNonce)
+}

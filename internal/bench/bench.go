@@ -44,6 +44,12 @@ type Options struct {
 	Out      io.Writer     // progress
 	Quick    bool          // a smaller run, for tests
 	PhaseMax time.Duration // each phase stops after this long (default 20 s)
+	// Population, when set, runs the phases twice: with Base (default
+	// 10,000) core identities and as many revocations in the store, then
+	// with Population of each, loaded in bulk (Populate) between the two,
+	// and reports each figure's ratio.
+	Population int
+	Base       int
 }
 
 // Figure is one measured quantity.
@@ -61,6 +67,29 @@ type Report struct {
 	Machine  string    `json:"machine"`
 	Figures  []Figure  `json:"figures"`
 	Duration float64   `json:"duration_s"`
+	// Levels and Scale are a population run's: the figures at each
+	// population, and each figure's degradation from the first to the last.
+	Levels []Level   `json:"levels,omitempty"`
+	Scale  []Compare `json:"scale,omitempty"`
+}
+
+// Level is the figures measured with a population in the store.
+type Level struct {
+	Identities  int      `json:"identities"`
+	Revocations int      `json:"revocations"`
+	Figures     []Figure `json:"figures"`
+}
+
+// Compare is one figure at the smallest and the largest population.
+// Degradation is how many times worse the figure is at the largest: the
+// small figure over the large one for rates (/s), the large over the
+// small for times and sizes; below 1 is better.
+type Compare struct {
+	Name        string  `json:"name"`
+	Unit        string  `json:"unit"`
+	Small       float64 `json:"small"`
+	Large       float64 `json:"large"`
+	Degradation float64 `json:"degradation"`
 }
 
 func (r *Report) add(f Figure) { r.Figures = append(r.Figures, f) }
@@ -77,31 +106,139 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	say := func(format string, args ...any) {
 		fmt.Fprintf(opts.Out, "  [%5.1fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
 	}
+	rep := &Report{Time: start.UTC(), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())}
+	if opts.Population == 0 {
+		lvl, err := measure(ctx, opts, say, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		rep.Figures = lvl.Figures
+		rep.Duration = time.Since(start).Seconds()
+		return rep, nil
+	}
+	if opts.Base == 0 {
+		opts.Base = 10000
+	}
+	if opts.Population < opts.Base {
+		return nil, fmt.Errorf("bench: population %d is below the base %d", opts.Population, opts.Base)
+	}
+	have := 0
+	for _, n := range []int{opts.Base, opts.Population} {
+		lvl, err := measure(ctx, opts, say, have, n)
+		if err != nil {
+			return nil, err
+		}
+		lvl.Identities, lvl.Revocations = n, n
+		rep.Levels = append(rep.Levels, *lvl)
+		rep.Figures = lvl.Figures
+		have = n
+	}
+	rep.Scale = compare(rep.Levels[0].Figures, rep.Levels[1].Figures)
+	per := func(name string) (float64, bool) {
+		var a, b float64
+		for _, f := range rep.Levels[0].Figures {
+			if f.Name == name {
+				a = f.Value
+			}
+		}
+		for _, f := range rep.Levels[1].Figures {
+			if f.Name == name {
+				b = f.Value
+			}
+		}
+		d := opts.Population - opts.Base
+		return (b - a) / float64(d) * 1e5, d > 0 && a > 0 && b > 0
+	}
+	if v, ok := per("server heap"); ok {
+		rep.add(Figure{Name: "server heap per 100k identities + 100k revocations", Value: v, Unit: "MiB", N: opts.Population - opts.Base, Note: "growth between the two populations"})
+	}
+	if v, ok := per("store size"); ok {
+		rep.add(Figure{Name: "store per 100k identities + 100k revocations", Value: v, Unit: "MiB", N: opts.Population - opts.Base, Note: "database growth between the two populations (rows, indexes, log leaves and nodes)"})
+	}
+	rep.Duration = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// compare pairs the figures of two levels by name.
+func compare(small, large []Figure) []Compare {
+	var out []Compare
+	for _, a := range small {
+		for _, b := range large {
+			if a.Name != b.Name || a.Value == 0 || b.Value == 0 {
+				continue
+			}
+			c := Compare{Name: a.Name, Unit: a.Unit, Small: a.Value, Large: b.Value, Degradation: b.Value / a.Value}
+			if a.Unit == "/s" {
+				c.Degradation = a.Value / b.Value
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// measure grows the population from have to want (identities and
+// revocations each), then opens a server on the data directory and runs
+// every phase against it.
+func measure(ctx context.Context, opts Options, say func(string, ...any), have, want int) (*Level, error) {
+	if want > have {
+		// A server to populate through (its provider's tag key and
+		// signing key), closed before the measured one opens.
+		srv, err := server.Open(ctx, server.Options{DataDir: opts.DataDir, PublicURL: "http://127.0.0.1", Progress: func(s string) { say("%s", s) }})
+		if err != nil {
+			return nil, err
+		}
+		say("population: adding %d core identities and %d revocations in bulk", want-have, want-have)
+		t0 := time.Now()
+		last := time.Now()
+		err = Populate(ctx, srv, fmt.Sprint(want), want-have, want-have, func(done, total int) {
+			if time.Since(last) > 5*time.Second || done == total {
+				last = time.Now()
+				say("population: %d / %d rows", done, total)
+			}
+		})
+		srv.Close()
+		if err != nil {
+			return nil, err
+		}
+		say("population: %d identities and %d revocations in store (%.1f s)", want, want, time.Since(t0).Seconds())
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
+	runtime.GC()
+	t0 := time.Now()
 	srv, err := server.Open(ctx, server.Options{DataDir: opts.DataDir, PublicURL: base, Progress: func(s string) { say("%s", s) }})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
+	opened := time.Since(t0)
 	defer srv.Close()
+	runtime.GC()
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
 
 	b := &run{opts: opts, srv: srv, base: base, say: say, hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	b.c = &wallet.Client{BaseURL: base, HTTP: b.hc}
-	rep := &Report{Time: start.UTC(), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())}
+	rep := &Report{}
+	if want > 0 {
+		say("server: opened with %d identities and %d revocations in %.2f s, heap %.1f MiB", want, want, opened.Seconds(), float64(mem.HeapAlloc)/(1<<20))
+		rep.add(Figure{Name: "server start", Value: opened.Seconds() * 1000, Unit: "ms", N: 1, Note: "server.Open: keys, store, revocation tree built from the store"})
+		rep.add(Figure{Name: "server heap", Value: float64(mem.HeapAlloc) / (1 << 20), Unit: "MiB", N: 1, Note: "live heap of the bench process after opening, after a GC"})
+		rep.add(Figure{Name: "store size", Value: float64(b.dbSize(ctx)) / (1 << 20), Unit: "MiB", N: 1, Note: "SQLite database, WAL checkpointed"})
+	}
 	for _, phase := range []func(context.Context, *Report) error{b.enrollments, b.personas, b.verifications, b.logins} {
 		if err := phase(ctx, rep); err != nil {
 			return nil, err
 		}
 	}
-	rep.Duration = time.Since(start).Seconds()
-	return rep, nil
+	return &Level{Figures: rep.Figures}, nil
 }
 
 type run struct {
@@ -253,8 +390,18 @@ func (b *run) personas(ctx context.Context, rep *Report) error {
 	if err := w.Accept(pin, b.fw, e); err != nil {
 		return err
 	}
+	// The wallet's revocation cache: the whole tree once, then only the
+	// entries added since (an enrollment phase revokes nothing, so here
+	// usually none).
+	rc := &wallet.RevocationCache{}
+	t0 := time.Now()
+	if err := rc.Sync(ctx, b.c); err != nil {
+		return err
+	}
+	rep.add(Figure{Name: "wallet first revocation sync", Value: float64(time.Since(t0).Microseconds()) / 1000, Unit: "ms", N: 1, Note: fmt.Sprintf("download %d entries in pages and build the tree, once per wallet", rc.Len())})
 	n := b.n(20, 3)
 	b.say("personas: %d derivations (Groth16 proof of %d constraints) and issuances", n, b.srv.Keys.CCS.GetNbConstraints())
+	var syncLat []time.Duration
 	var proveLat, issueLat []time.Duration
 	deadline := time.Now().Add(b.opts.PhaseMax * 2)
 	for i := 0; i < n && time.Now().Before(deadline); i++ {
@@ -262,16 +409,17 @@ func (b *run) personas(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		snap, err := b.c.Revocations(ctx)
-		if err != nil {
+		ts := time.Now()
+		if err := rc.Sync(ctx, b.c); err != nil {
 			return err
 		}
+		syncLat = append(syncLat, time.Since(ts))
 		key, err := wallet.NewPersonaKey()
 		if err != nil {
 			return err
 		}
 		t0 := time.Now()
-		proof, err := w.Derive(ctx, b.srv.Keys, pin, b.fw, snap, key, wallet.Query{Scope: "shop.example", Nonce: nonce, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
+		proof, err := w.DeriveCached(ctx, b.srv.Keys, pin, b.fw, rc, key, wallet.Query{Scope: "shop.example", Nonce: nonce, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
 		if err != nil {
 			return err
 		}
@@ -285,8 +433,9 @@ func (b *run) personas(ctx context.Context, rep *Report) error {
 		issueLat = append(issueLat, time.Since(t1))
 		b.creds = append(b.creds, issued{iss.Credential, key})
 	}
-	rep.add(Figure{Name: "persona proof p50", Value: percentile(proveLat, .5), Unit: "ms", N: len(proveLat), Note: "wallet: witness + Groth16 prove"})
+	rep.add(Figure{Name: "persona proof p50", Value: percentile(proveLat, .5), Unit: "ms", N: len(proveLat), Note: "wallet: witness (revocation path from the cached tree) + Groth16 prove"})
 	rep.add(Figure{Name: "persona proof p95", Value: percentile(proveLat, .95), Unit: "ms", N: len(proveLat)})
+	rep.add(Figure{Name: "wallet revocation update p50", Value: percentile(syncLat, .5), Unit: "ms", N: len(syncLat), Note: "GET /v1/revocations?since=N before each derivation"})
 	var sum time.Duration
 	for _, d := range issueLat {
 		sum += d
