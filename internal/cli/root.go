@@ -25,6 +25,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newDemoCmd(), newZKCmd(), newCeremonyCmd())
 	root.AddCommand(newOIDCCmd(), newLogCmd(), newBenchCmd(), newWalletCmd(), newDevCmd(), newFrameworkCmd())
+	root.AddCommand(newBackupCmd(), newRestoreCmd())
 	return root
 }
 
