@@ -393,15 +393,12 @@ func (p *Provider) serveRevocations(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	u, err := p.RevocationsSince(since)
+	// A page: Size and Root stay the whole tree's, so the wallet knows
+	// there is more and what the last page must lead to.
+	u, err := p.RevocationsPage(since, limit)
 	if err != nil {
 		problem.Write(w, r, err)
 		return
-	}
-	if limit >= 0 && len(u.Entries) > limit {
-		// A page: Size and Root stay the whole tree's, so the wallet knows
-		// there is more and what the last page must lead to.
-		u.Entries = u.Entries[:limit]
 	}
 	out := SnapshotJSON{Root: zk.Hex(u.Root), Since: u.Since, Size: u.Size, Entries: make([]string, 0, len(u.Entries))}
 	for _, e := range u.Entries {

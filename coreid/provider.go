@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -104,6 +105,10 @@ type Config struct {
 	// provider could not check): zk.GradeSubstantial in a deployment that
 	// reserves "high" for keys proven to live in a TPM.
 	UnattestedMaxGrade uint64
+	// RevocationRefresh bounds how long the revocation tree may lag behind
+	// revocations other servers on the same database committed (with a
+	// store that is a RevocationFeed); 0 means DefaultRevocationRefresh.
+	RevocationRefresh time.Duration
 }
 
 // Provider is a core-identity provider.
@@ -115,11 +120,17 @@ type Provider struct {
 	loader  *DocumentLoader
 	rootKey jwk.Key
 	rootPub jwk.Set
-	att     attestations
-	mu      sync.RWMutex // guards revoked, and orders store and tree updates
+	pend    PendingStorage // flows across requests: the store's, or in memory
+	mu      sync.RWMutex   // guards revoked, and orders store and tree updates
 	revoked *zk.IndexedTree
 	// sourceKeys holds each accredited source's keys, parsed once.
 	sourceKeys sourceKeys
+	// feed, when the store has one, is where the tree comes from: lastSeq
+	// is the last store entry in the tree, lastCatchUp when it was read.
+	feed        RevocationFeed
+	lastSeq     int64
+	lastCatchUp time.Time
+	loadErr     error // why the tree could not be loaded (p.revoked nil)
 }
 
 // New validates cfg and loads the revocation tree from store.
@@ -158,6 +169,28 @@ func New(ctx context.Context, cfg Config, store Storage) (*Provider, error) {
 	}
 	if err := p.initRootKey(); err != nil {
 		return nil, err
+	}
+	if cfg.RevocationRefresh == 0 {
+		p.cfg.RevocationRefresh = DefaultRevocationRefresh
+	}
+	p.pend = &memPending{}
+	if ps, ok := store.(PendingStorage); ok {
+		p.pend = ps
+	}
+	if feed, ok := store.(RevocationFeed); ok {
+		// The tree builds in the background (a million entries take
+		// seconds): the provider serves enrollments at once, and whatever
+		// needs the tree waits on p.mu, locked until it is built.
+		p.feed = feed
+		p.mu.Lock()
+		go func() {
+			defer p.mu.Unlock()
+			if err := p.loadFeed(context.WithoutCancel(ctx)); err != nil {
+				p.loadErr = err
+				slog.Error("coreid: the revocation tree could not be loaded", "err", err.Error())
+			}
+		}()
+		return p, nil
 	}
 	entries, err := store.Revocations(ctx)
 	if err != nil {
@@ -395,12 +428,18 @@ func (p *Provider) replace(ctx context.Context, tags [][]byte, srcs []*Source, n
 	xb := x.Bytes()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.treeErr(); err != nil {
+		return err
+	}
 	if err := p.store.ReplaceIdentity(ctx, tags, old, newRevNonce, xb[:], ReasonReenrollment, now); err != nil {
 		if p.cfg.IsDuplicate(err) {
 			// Another re-enrollment of this person won the race.
 			return ErrDuplicate
 		}
 		return err
+	}
+	if p.feed != nil {
+		return p.catchUpLocked(ctx)
 	}
 	if p.revoked.Contains(x) {
 		return nil

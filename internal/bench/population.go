@@ -37,9 +37,9 @@ const populateChunk = 20000
 // and insert into the provider's in-memory revocation tree, which the
 // server builds from the revocations table when it opens: reopen the
 // server after populating. Enrollments and revocations alternate by
-// chunk. The subjects are BENCH-POP-<prefix>-<i>: a later Populate with
-// another prefix adds new people.
-func Populate(ctx context.Context, srv *server.Server, prefix string, identities, revocations int, progress func(done, total int)) error {
+// chunk. The subjects are BENCH-POP-<i> for i from first: a later
+// Populate from where this one ended adds new people.
+func Populate(ctx context.Context, srv *server.Server, first, identities, revocations int, progress func(done, total int)) error {
 	db := srv.Store.DB()
 	if db == nil {
 		return errors.New("bench: populate needs the SQLite store")
@@ -57,7 +57,7 @@ func Populate(ctx context.Context, srv *server.Server, prefix string, identities
 	for ids < identities || revs < revocations {
 		ni := min(populateChunk, identities-ids)
 		nr := min(populateChunk, revocations-revs)
-		if err := populateChunkTx(ctx, db, srv.Provider, tagIssuer, prefix, ids, ni, nr); err != nil {
+		if err := populateChunkTx(ctx, db, srv.Provider, tagIssuer, first+ids, ni, nr); err != nil {
 			return err
 		}
 		ids, revs = ids+ni, revs+nr
@@ -69,7 +69,7 @@ func Populate(ctx context.Context, srv *server.Server, prefix string, identities
 	return nil
 }
 
-func populateChunkTx(ctx context.Context, db *sql.DB, p *coreid.Provider, tagIssuer, prefix string, from, ni, nr int) error {
+func populateChunkTx(ctx context.Context, db *sql.DB, p *coreid.Provider, tagIssuer string, from, ni, nr int) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func populateChunkTx(ctx context.Context, db *sql.DB, p *coreid.Provider, tagIss
 			return err
 		}
 		b := rn.Bytes()
-		tag := p.Tag(tagIssuer, fmt.Sprintf("BENCH-POP-%s-%d", prefix, from+i))
+		tag := p.Tag(tagIssuer, fmt.Sprintf("BENCH-POP-%d", from+i))
 		if _, err := idStmt.ExecContext(ctx, tag, b[:], now.Unix()); err != nil {
 			return fmt.Errorf("bench: populate identities: %w", err)
 		}

@@ -64,7 +64,7 @@ func TestBenchPopulation(t *testing.T) {
 	require.NoError(t, os.CopyFS(filepath.Join(dir, "zk"), os.DirFS(filepath.Join(env.dir, "zk"))))
 	t.Setenv("MUSTARD_PASSPHRASE", "bench")
 	var stdout, stderr bytes.Buffer
-	code := cli.Main(context.Background(), []string{"bench", "--quick", "--data", dir, "--out", out, "--base", "300", "--population", "900"}, &stdout, &stderr)
+	code := cli.Main(context.Background(), []string{"bench", "--quick", "--data", dir, "--out", out, "--base", "300", "--population", "900", "--rounds", "1"}, &stdout, &stderr)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	require.Contains(t, stdout.String(), "degradation")
 
@@ -72,15 +72,17 @@ func TestBenchPopulation(t *testing.T) {
 	require.NoError(t, err)
 	var rep bench.Report
 	require.NoError(t, json.Unmarshal(b, &rep))
-	require.Len(t, rep.Levels, 2)
+	require.Len(t, rep.Levels, 4) // round 1 at each, then the best of each
 	require.Equal(t, 300, rep.Levels[0].Identities)
 	require.Equal(t, 900, rep.Levels[1].Revocations)
+	require.Equal(t, 1, rep.Levels[1].Round)
+	require.Zero(t, rep.Levels[3].Round)
 	scaled := map[string]bench.Compare{}
 	for _, c := range rep.Scale {
 		require.Positive(t, c.Degradation, c.Name)
 		scaled[c.Name] = c
 	}
-	for _, name := range []string{"enrollments", "persona proof p50", "persona proof p95", "issuance", "SD-JWT VC verifications", "proof verifications", "proof verifications (batched)", "OIDC sign-ins", "server start", "server heap"} {
+	for _, name := range []string{"enrollments", "persona proof p50", "persona proof p95", "issuance", "SD-JWT VC verifications", "proof verifications", "proof verifications (batched)", "OIDC sign-ins", "server start", "revocation tree ready", "server heap"} {
 		require.Contains(t, scaled, name)
 	}
 	got := map[string]float64{}
@@ -91,9 +93,10 @@ func TestBenchPopulation(t *testing.T) {
 
 	// The populated data directory, served again.
 	ctx := context.Background()
-	srv, err := server.Open(ctx, server.Options{DataDir: dir, PublicURL: "http://127.0.0.1"})
+	srv, err := server.Open(ctx, server.Options{DataDir: filepath.Join(dir, "population"), PublicURL: "http://127.0.0.1"})
 	require.NoError(t, err)
 	defer srv.Close()
+	require.NoError(t, srv.Provider.Ready())
 	entries, err := srv.Store.Revocations(ctx)
 	require.NoError(t, err)
 	require.Len(t, entries, 900)
@@ -108,7 +111,7 @@ func TestBenchPopulation(t *testing.T) {
 	cl := &wallet.Client{BaseURL: hs.URL}
 	now := time.Now()
 	src, err := coreid.SignJWTVC(srv.SampleSource, server.SampleSourceID, "did:example:holder", []string{"PersonIdentificationData"},
-		map[string]any{"personal_number": "BENCH-POP-900-17", "birthdate": "1990-01-01", "nationality": "NL"}, now, now.Add(time.Hour))
+		map[string]any{"personal_number": "BENCH-POP-617", "birthdate": "1990-01-01", "nationality": "NL"}, now, now.Add(time.Hour))
 	require.NoError(t, err)
 	_, err = cl.Enroll(ctx, coreid.EnrollBody{Source: src, Commitment: zk.Hex(zk.Commit(fr.NewElement(7))), DeviceKeyHash: zk.Hex(fr.NewElement(0))})
 	var pe *wallet.ProblemError

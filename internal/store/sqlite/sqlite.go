@@ -71,12 +71,12 @@ CREATE TABLE IF NOT EXISTS secrets (
 
 // Open opens (creating if needed) the database at path.
 func Open(path string) (*Store, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-65536)")
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; serialize here rather than retry
-	for _, sch := range []string{schema, coreidSchema, oauthSchema, tlog.Schema, statusSchema, gradeSchema, presentationSchema} {
+	for _, sch := range []string{schema, coreidSchema, oauthSchema, tlog.Schema, statusSchema, gradeSchema, presentationSchema, pendingSchema} {
 		if _, err := db.Exec(sch); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: migrate: %w", err)
