@@ -69,7 +69,7 @@ type cluster struct {
 // startCluster starts the first server on a fresh data directory (it
 // creates the keys, sealed in the database, and the framework file), then
 // the second on a copy of that directory, as docs/operations.md says.
-func startCluster(t testing.TB, dsn string) *cluster {
+func startCluster(t testing.TB, dsn string, extra ...func(*server.Options)) *cluster {
 	t.Helper()
 	ctx := context.Background()
 	c := &cluster{lb: &balancer{}}
@@ -83,7 +83,11 @@ func startCluster(t testing.TB, dsn string) *cluster {
 		if i == 1 {
 			require.NoError(t, os.CopyFS(dirs[1], os.DirFS(dirs[0])))
 		}
-		srv, err := server.Open(ctx, server.Options{DataDir: dirs[i], Database: dsn, Passphrase: "scale-out", PublicURL: c.pub})
+		o := server.Options{DataDir: dirs[i], Database: dsn, Passphrase: "scale-out", PublicURL: c.pub}
+		for _, f := range extra {
+			f(&o)
+		}
+		srv, err := server.Open(ctx, o)
 		require.NoError(t, err)
 		t.Cleanup(func() { srv.Close() })
 		hs := httptest.NewServer(srv.Handler())

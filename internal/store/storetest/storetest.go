@@ -46,6 +46,7 @@ func Run(t *testing.T, open Open) {
 		{"ValidationLookups", testValidationLookups},
 		{"RecordPersonaRandomIndex", testRecordPersonaRandomIndex},
 		{"Requests", testRequests},
+		{"PendingAndFeed", testPendingAndFeed},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, open(t)) })
 	}
