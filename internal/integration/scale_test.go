@@ -450,7 +450,7 @@ func BenchmarkVerifyScaleOutPinned(b *testing.B) {
 		require.NoError(b, os.CopyFS(filepath.Join(dir, "zk"), os.DirFS(filepath.Join(env.dir, "zk"))))
 		require.NoError(b, os.WriteFile(filepath.Join(dir, "trust-framework.jws"), c.srv[0].Signed, 0o644))
 		cmd := exec.Command("taskset", "-c", strconv.Itoa(core), bin, "serve", "--data", dir, "--database", dsn,
-			"--addr", "127.0.0.1:0", "--public-url", c.pub, "--log-level", "error")
+			"--addr", "127.0.0.1:0", "--public-url", c.pub, "--log-level", "error", "--rate-limit", "0") // one load generator, one client address
 		cmd.Env = append(os.Environ(), "MUSTARD_PASSPHRASE=scale-out", "GOMAXPROCS=1")
 		var stdout syncBuffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stdout
