@@ -25,6 +25,9 @@ type Client struct {
 	// must have signed the framework; 0 means 1 (a single governance key,
 	// the development model).
 	GovernanceThreshold int
+	// RevocationPage is how many revocation entries to ask for at a time;
+	// 0 means RevocationPage.
+	RevocationPage int
 }
 
 // ProblemError is a problem+json answer from a server.

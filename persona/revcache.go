@@ -62,9 +62,13 @@ func (c *Client) RevocationsSince(ctx context.Context, since, limit int) (Revoca
 // fetchFrom pages through the entries after the first since until it has
 // them all; it returns them with the whole tree's root.
 func (c *Client) fetchFrom(ctx context.Context, since int) ([]fr.Element, fr.Element, error) {
+	page := c.RevocationPage
+	if page <= 0 {
+		page = RevocationPage
+	}
 	var out []fr.Element
 	for {
-		u, err := c.RevocationsSince(ctx, since+len(out), RevocationPage)
+		u, err := c.RevocationsSince(ctx, since+len(out), page)
 		if err != nil {
 			return nil, fr.Element{}, err
 		}
