@@ -2,6 +2,7 @@ package persona
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,10 +38,21 @@ func (c *Client) RevocationsSince(ctx context.Context, since, limit int) (Revoca
 	if limit > 0 {
 		path += "&limit=" + strconv.Itoa(limit)
 	}
+	var raw []byte
+	if err := c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return RevocationUpdate{}, err
+	}
+	return ParseRevocationUpdate(raw, since)
+}
+
+// ParseRevocationUpdate decodes a GET /v1/revocations answer for a
+// request from since: the page must start there and fit in the tree's
+// size, every entry a canonical field element.
+func ParseRevocationUpdate(raw []byte, since int) (RevocationUpdate, error) {
 	var j coreid.SnapshotJSON
 	u := RevocationUpdate{}
-	if err := c.do(ctx, http.MethodGet, path, nil, &j); err != nil {
-		return u, err
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return u, fmt.Errorf("persona: revocation update: %w", err)
 	}
 	if j.Since != since || j.Size < since || len(j.Entries) > j.Size-since {
 		return u, errors.New("persona: the revocation update does not fit its request")
