@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -131,6 +132,7 @@ type Provider struct {
 	lastSeq     int64
 	lastCatchUp time.Time
 	loadErr     error // why the tree could not be loaded (p.revoked nil)
+	loaded      atomic.Bool
 }
 
 // New validates cfg and loads the revocation tree from store.
@@ -188,7 +190,9 @@ func New(ctx context.Context, cfg Config, store Storage) (*Provider, error) {
 			if err := p.loadFeed(context.WithoutCancel(ctx)); err != nil {
 				p.loadErr = err
 				slog.Error("coreid: the revocation tree could not be loaded", "err", err.Error())
+				return
 			}
+			p.loaded.Store(true)
 		}()
 		return p, nil
 	}
@@ -205,6 +209,7 @@ func New(ctx context.Context, cfg Config, store Storage) (*Provider, error) {
 	if p.revoked, err = zk.IndexedTreeFrom(RevocationDepth, values); err != nil {
 		return nil, fmt.Errorf("coreid: stored revocation entries: %w", err)
 	}
+	p.loaded.Store(true)
 	return p, nil
 }
 

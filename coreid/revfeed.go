@@ -127,3 +127,8 @@ func (p *Provider) Ready() error {
 	defer p.mu.RUnlock()
 	return p.treeErr()
 }
+
+// Loaded reports, without waiting, whether the revocation tree is built
+// (false while it loads in the background, or if loading failed): what a
+// readiness probe asks.
+func (p *Provider) Loaded() bool { return p.loaded.Load() }
