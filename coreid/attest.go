@@ -3,6 +3,7 @@ package coreid
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,9 +11,10 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -76,18 +78,24 @@ type DeviceAttestation struct {
 	DeviceKeyHash fr.Element
 }
 
+// pendingAttestation is a challenge's or a ticket's state, kept in the
+// provider's PendingStorage. It holds the hash of the challenge secret,
+// not the secret: enough to check the answer, useless to forge one.
 type pendingAttestation struct {
-	secret     []byte
+	secretHash []byte
 	ak         *ecdsa.PublicKey
 	deviceName []byte
 	deviceHash fr.Element
 	expires    time.Time
 }
 
-type attestations struct {
-	mu      sync.Mutex
-	pending map[string]pendingAttestation
-	tickets map[string]pendingAttestation
+type pendingAttestationJSON struct {
+	SecretHash []byte `json:"secret_hash"`
+	AKX        []byte `json:"ak_x"`
+	AKY        []byte `json:"ak_y"`
+	DeviceName []byte `json:"device_name"`
+	DeviceHash []byte `json:"device_hash"`
+	Expires    int64  `json:"expires"`
 }
 
 func randomID() (string, error) {
@@ -216,8 +224,9 @@ func (p *Provider) Challenge(keys AttestationKeys) (*AttestationChallenge, error
 	x, y := make([]byte, 32), make([]byte, 32)
 	devKey.X.FillBytes(x)
 	devKey.Y.FillBytes(y)
-	pa := pendingAttestation{secret: secret, ak: akKey, deviceName: devName.Buffer, deviceHash: zk.KeyHash(zk.TagDevice, x, y), expires: p.cfg.Now().Add(NonceTTL)}
-	if err := p.att.put(&p.att.pending, id, pa, p.cfg.Now()); err != nil {
+	sh := sha256.Sum256(secret)
+	pa := pendingAttestation{secretHash: sh[:], ak: akKey, deviceName: devName.Buffer, deviceHash: zk.KeyHash(zk.TagDevice, x, y), expires: p.cfg.Now().Add(NonceTTL)}
+	if err := p.putAttestation(pendingChallenge, id, pa, p.cfg.Now()); err != nil {
 		return nil, err
 	}
 	return &AttestationChallenge{ID: id, IDObject: idObject, EncSecret: encSecret}, nil
@@ -327,11 +336,14 @@ func acceptTCGSubjectAltName(c *x509.Certificate) error {
 // device key.
 func (p *Provider) VerifyAttestation(id string, c Certification) (*DeviceAttestation, error) {
 	now := p.cfg.Now()
-	pa, ok := p.att.take(&p.att.pending, id, now)
+	pa, ok := p.takeAttestation(pendingChallenge, id, now)
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown or expired challenge", ErrAttestation)
 	}
-	if !hmac.Equal(pa.secret, c.Credential) {
+	if len(c.Credential) > 64 {
+		return nil, fmt.Errorf("%w: credential not activated", ErrAttestation)
+	}
+	if got := sha256.Sum256(c.Credential); !hmac.Equal(pa.secretHash, got[:]) {
 		return nil, fmt.Errorf("%w: credential not activated", ErrAttestation)
 	}
 	if len(c.CertifyInfo) == 0 || len(c.CertifyInfo) > 1024 || len(c.Signature) > 128 {
@@ -345,8 +357,7 @@ func (p *Provider) VerifyAttestation(id string, c Certification) (*DeviceAttesta
 	if err != nil || info.Magic != tpm2.TPMGeneratedValue || info.Type != tpm2.TPMSTAttestCertify {
 		return nil, fmt.Errorf("%w: not a TPM certification", ErrAttestation)
 	}
-	want := sha256.Sum256(pa.secret)
-	if !bytes.Equal(info.ExtraData.Buffer, want[:]) {
+	if !bytes.Equal(info.ExtraData.Buffer, pa.secretHash) {
 		return nil, fmt.Errorf("%w: certification not bound to this challenge", ErrAttestation)
 	}
 	cert, err := info.Attested.Certify()
@@ -358,7 +369,7 @@ func (p *Provider) VerifyAttestation(id string, c Certification) (*DeviceAttesta
 		return nil, err
 	}
 	pa.expires = now.Add(NonceTTL)
-	if err := p.att.put(&p.att.tickets, ticket, pa, now); err != nil {
+	if err := p.putAttestation(pendingTicket, ticket, pa, now); err != nil {
 		return nil, err
 	}
 	return &DeviceAttestation{Ticket: ticket, DeviceKeyHash: pa.deviceHash}, nil
@@ -366,35 +377,49 @@ func (p *Provider) VerifyAttestation(id string, c Certification) (*DeviceAttesta
 
 // redeem consumes an attestation ticket for deviceKeyHash.
 func (p *Provider) redeem(ticket string, deviceKeyHash fr.Element) error {
-	pa, ok := p.att.take(&p.att.tickets, ticket, p.cfg.Now())
+	pa, ok := p.takeAttestation(pendingTicket, ticket, p.cfg.Now())
 	if !ok || !pa.deviceHash.Equal(&deviceKeyHash) {
 		return ErrAttestation
 	}
 	return nil
 }
 
-func (a *attestations) put(m *map[string]pendingAttestation, id string, pa pendingAttestation, now time.Time) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if *m == nil {
-		*m = map[string]pendingAttestation{}
+func (p *Provider) putAttestation(kind, id string, pa pendingAttestation, now time.Time) error {
+	x, y := make([]byte, 32), make([]byte, 32)
+	pa.ak.X.FillBytes(x)
+	pa.ak.Y.FillBytes(y)
+	dh := pa.deviceHash.Bytes()
+	b, err := json.Marshal(pendingAttestationJSON{SecretHash: pa.secretHash, AKX: x, AKY: y, DeviceName: pa.deviceName, DeviceHash: dh[:], Expires: pa.expires.Unix()})
+	if err != nil {
+		return err
 	}
-	for k, v := range *m {
-		if now.After(v.expires) {
-			delete(*m, k)
-		}
+	ctx, cancel := pendingCtx()
+	defer cancel()
+	ok, err := p.pend.PutPending(ctx, kind, id, b, now, pa.expires, MaxPendingAttestations)
+	if err != nil {
+		return err
 	}
-	if len(*m) >= MaxPendingAttestations {
+	if !ok {
 		return problem.New("too-many-attestations", http.StatusServiceUnavailable, "Too many attestations in progress")
 	}
-	(*m)[id] = pa
 	return nil
 }
 
-func (a *attestations) take(m *map[string]pendingAttestation, id string, now time.Time) (pendingAttestation, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	pa, ok := (*m)[id]
-	delete(*m, id)
-	return pa, ok && !now.After(pa.expires)
+func (p *Provider) takeAttestation(kind, id string, now time.Time) (pendingAttestation, bool) {
+	ctx, cancel := pendingCtx()
+	defer cancel()
+	b, err := p.pend.TakePending(ctx, kind, id, now)
+	if err != nil || b == nil {
+		return pendingAttestation{}, false
+	}
+	var j pendingAttestationJSON
+	if err := json.Unmarshal(b, &j); err != nil || len(j.AKX) != 32 || len(j.AKY) != 32 {
+		return pendingAttestation{}, false
+	}
+	pa := pendingAttestation{secretHash: j.SecretHash, deviceName: j.DeviceName, expires: time.Unix(j.Expires, 0),
+		ak: &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(j.AKX), Y: new(big.Int).SetBytes(j.AKY)}}
+	if err := pa.deviceHash.SetBytesCanonical(j.DeviceHash); err != nil {
+		return pendingAttestation{}, false
+	}
+	return pa, !now.After(pa.expires)
 }

@@ -22,5 +22,6 @@ var (
 	ErrNotEnrolled   = problem.New("not-enrolled", http.StatusNotFound, "No core identity matches")
 	ErrUnauthorized  = problem.New("unauthorized", http.StatusUnauthorized, "Missing or wrong credentials for this operation")
 	ErrSince         = problem.New("invalid-since", http.StatusBadRequest, "since must be between 0 and the number of revoked entries")
+	ErrLimit         = problem.New("invalid-limit", http.StatusBadRequest, "limit must be a positive number of entries")
 	ErrFormat        = problem.New("unsupported-source-format", http.StatusBadRequest, "The source credential format is not supported")
 )

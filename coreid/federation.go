@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -56,28 +57,47 @@ type Federations struct {
 	base    string // this provider's public URL
 	configs map[string]LoginConfig
 
-	mu      sync.Mutex
-	logins  map[string]*Login
-	pending map[string]*fedEnrollment // by poll token
-	byState map[string]*fedEnrollment
+	mu     sync.Mutex
+	logins map[string]*Login
 }
 
+// fedEnrollment is a federation enrollment in the provider's
+// PendingStorage, under its poll token (and the token under the login's
+// state), so that the wallet may poll any server and the IdP may send the
+// person back to any server. Done, it holds the enrollment or the
+// refusal until the wallet collects it.
 type fedEnrollment struct {
-	issuer     string
-	state      string
-	commitment string // hex, as the wallet sent it
-	device     string
-	ticket     string
-	expires    time.Time
-	done       bool
-	result     *EnrollmentJSON
-	err        error
+	Issuer     string          `json:"issuer"`
+	State      string          `json:"state"`
+	Commitment string          `json:"commitment"` // hex, as the wallet sent it
+	Device     string          `json:"device"`
+	Ticket     string          `json:"ticket,omitempty"`
+	Expires    int64           `json:"expires"`
+	Done       bool            `json:"done,omitempty"`
+	Result     *EnrollmentJSON `json:"result,omitempty"`
+	Refusal    *problem.Error  `json:"refusal,omitempty"`
+}
+
+func (f *Federations) putEnrollment(ctx context.Context, token string, e *fedEnrollment, now time.Time) (bool, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return false, err
+	}
+	return f.p.pend.PutPending(ctx, pendingFedToken, token, b, now, time.Unix(e.Expires, 0), MaxPendingLogins)
+}
+
+func (f *Federations) enrollment(b []byte) *fedEnrollment {
+	var e fedEnrollment
+	if b == nil || json.Unmarshal(b, &e) != nil {
+		return nil
+	}
+	return &e
 }
 
 // NewFederations returns the federation enrollment endpoints of p, whose
 // public URL is base; each config's RedirectURL is set to the callback.
 func (p *Provider) NewFederations(base string, configs []LoginConfig) *Federations {
-	f := &Federations{p: p, base: base, configs: map[string]LoginConfig{}, logins: map[string]*Login{}, pending: map[string]*fedEnrollment{}, byState: map[string]*fedEnrollment{}}
+	f := &Federations{p: p, base: base, configs: map[string]LoginConfig{}, logins: map[string]*Login{}}
 	for _, c := range configs {
 		c.RedirectURL = base + "/v1/enroll/federation/callback"
 		f.configs[c.Issuer] = c
@@ -149,21 +169,19 @@ func (f *Federations) serveStart(w http.ResponseWriter, r *http.Request) {
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
 	now := f.p.cfg.Now()
-	e := &fedEnrollment{issuer: body.Issuer, state: state, commitment: body.Commitment, device: body.DeviceKeyHash, ticket: body.Attestation, expires: now.Add(NonceTTL)}
-	f.mu.Lock()
-	for k, p := range f.pending {
-		if now.After(p.expires) {
-			delete(f.pending, k)
-			delete(f.byState, p.state)
-		}
+	e := &fedEnrollment{Issuer: body.Issuer, State: state, Commitment: body.Commitment, Device: body.DeviceKeyHash, Ticket: body.Attestation, Expires: now.Add(NonceTTL).Unix()}
+	ok, err := f.putEnrollment(r.Context(), token, e, now)
+	if err == nil && ok {
+		ok, err = f.p.pend.PutPending(r.Context(), pendingFedState, state, []byte(token), now, now.Add(NonceTTL), MaxPendingLogins)
 	}
-	if len(f.pending) >= MaxPendingLogins {
-		f.mu.Unlock()
+	if err != nil {
+		problem.Write(w, r, err)
+		return
+	}
+	if !ok {
 		problem.Write(w, r, problem.New("too-many-logins", http.StatusServiceUnavailable, "Too many logins in progress"))
 		return
 	}
-	f.pending[token], f.byState[state] = e, e
-	f.mu.Unlock()
 	problem.JSON(w, http.StatusCreated, FederationJSON{AuthorizationURL: authURL, PollURL: f.base + "/v1/enroll/federation/poll/" + token, ExpiresIn: int(NonceTTL.Seconds())})
 }
 
@@ -176,10 +194,16 @@ var federationPage = template.Must(template.New("page").Parse(`<!doctype html>
 // serveCallback finishes the IdP login and enrolls the wallet's commitment.
 func (f *Federations) serveCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f.mu.Lock()
-	e := f.byState[q.Get("state")]
-	delete(f.byState, q.Get("state"))
-	f.mu.Unlock()
+	now := f.p.cfg.Now()
+	var e *fedEnrollment
+	var token []byte
+	if st := q.Get("state"); st != "" && len(st) <= 128 {
+		var err error
+		if token, err = f.p.pend.TakePending(r.Context(), pendingFedState, st, now); err == nil && token != nil {
+			b, _ := f.p.pend.Pending(r.Context(), pendingFedToken, string(token), now)
+			e = f.enrollment(b)
+		}
+	}
 	page := func(status int, title, msg string) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
@@ -187,16 +211,27 @@ func (f *Federations) serveCallback(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		_ = federationPage.Execute(w, map[string]string{"Title": title, "Message": msg})
 	}
-	if e == nil || f.p.cfg.Now().After(e.expires) {
+	if e == nil || e.State != q.Get("state") || now.After(time.Unix(e.Expires, 0)) {
 		page(http.StatusBadRequest, "This enrollment has expired", "Start again from your wallet.")
 		return
 	}
 	result, err := f.enroll(r.Context(), e, q.Get("state"), q.Get("code"), q.Get("error"))
-	f.mu.Lock()
-	e.done, e.result, e.err = true, result, err
-	f.mu.Unlock()
+	e.Done, e.Result = true, result
 	if err != nil {
-		slog.InfoContext(r.Context(), "federation enrollment refused", "issuer", e.issuer, "error", problemType(err))
+		var pe *problem.Error
+		if !errors.As(err, &pe) {
+			slog.ErrorContext(r.Context(), "federation enrollment failed", "issuer", e.Issuer, "err", err.Error())
+			pe = problem.ErrInternal
+		}
+		e.Refusal = pe
+	}
+	if _, perr := f.putEnrollment(r.Context(), string(token), e, now); perr != nil {
+		slog.ErrorContext(r.Context(), "federation enrollment not recorded", "issuer", e.Issuer, "err", perr.Error())
+		page(http.StatusInternalServerError, "Something went wrong", "Start again from your wallet.")
+		return
+	}
+	if err != nil {
+		slog.InfoContext(r.Context(), "federation enrollment refused", "issuer", e.Issuer, "error", problemType(err))
 		page(http.StatusBadRequest, "Enrollment refused", "The identity provider's answer could not be used to enroll you. Your wallet shows why.")
 		return
 	}
@@ -207,7 +242,7 @@ func (f *Federations) enroll(ctx context.Context, e *fedEnrollment, state, code,
 	if idpErr != "" {
 		return nil, problem.New("federation-login-failed", http.StatusUnauthorized, "The identity provider did not sign the person in")
 	}
-	l, err := f.login(ctx, e.issuer)
+	l, err := f.login(ctx, e.Issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +250,11 @@ func (f *Federations) enroll(ctx context.Context, e *fedEnrollment, state, code,
 	if err != nil {
 		return nil, err
 	}
-	c, _ := zk.ParseHex(e.commitment) // both checked when the enrollment started
-	d, _ := zk.ParseHex(e.device)
+	c, _ := zk.ParseHex(e.Commitment) // both checked when the enrollment started
+	d, _ := zk.ParseHex(e.Device)
 	enr, err := f.p.Enroll(ctx, EnrollRequest{
 		Sources: []SourceCredential{{Format: trust.FormatOIDC, Credential: idToken}}, Nonce: nonce,
-		Commitment: c, DeviceKeyHash: d, Attestation: e.ticket,
+		Commitment: c, DeviceKeyHash: d, Attestation: e.Ticket,
 	})
 	if err != nil {
 		return nil, err
@@ -232,21 +267,33 @@ func (f *Federations) enroll(ctx context.Context, e *fedEnrollment, state, code,
 // done (once), or the refusal.
 func (f *Federations) servePoll(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
-	f.mu.Lock()
-	e, ok := f.pending[token]
-	if ok && e.done {
-		delete(f.pending, token)
+	now := f.p.cfg.Now()
+	var e *fedEnrollment
+	if token != "" && len(token) <= 64 {
+		b, err := f.p.pend.Pending(r.Context(), pendingFedToken, token, now)
+		if err != nil {
+			problem.Write(w, r, err)
+			return
+		}
+		if e = f.enrollment(b); e != nil && e.Done {
+			// Collected once: only the poll that takes it answers.
+			b, err := f.p.pend.TakePending(r.Context(), pendingFedToken, token, now)
+			if err != nil {
+				problem.Write(w, r, err)
+				return
+			}
+			e = f.enrollment(b)
+		}
 	}
-	f.mu.Unlock()
 	switch {
-	case !ok || f.p.cfg.Now().After(e.expires):
+	case e == nil || now.After(time.Unix(e.Expires, 0)):
 		problem.Write(w, r, ErrLoginState)
-	case !e.done:
+	case !e.Done:
 		problem.JSON(w, http.StatusAccepted, map[string]string{"status": "pending"})
-	case e.err != nil:
-		problem.Write(w, r, e.err)
+	case e.Refusal != nil:
+		problem.Write(w, r, e.Refusal)
 	default:
-		problem.JSON(w, http.StatusCreated, e.result)
+		problem.JSON(w, http.StatusCreated, e.Result)
 	}
 }
 

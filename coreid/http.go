@@ -170,7 +170,7 @@ func FromJSON(j CredentialJSON) (zk.CoreCredential, error) {
 //	POST /v1/enroll/attestation/challenge  TPM attestation: MakeCredential for the wallet's EK and AK
 //	POST /v1/enroll/attestation    TPM attestation: the activated credential and the device key's certification
 //	POST /v1/enroll/rebind         bind the core credential to a new device (the old device key authorizes)
-//	GET  /v1/revocations           the whole revocation snapshot, or ?since=N the entries after N
+//	GET  /v1/revocations           the whole revocation snapshot, or ?since=N the entries after N (&limit=M: at most M of them)
 //	GET  /v1/revocations/keys      the keys that verify signed roots
 //	POST /v1/revocations/nonce     a single-use holder-revocation nonce
 //	POST /v1/revocations/holder    revocation by the holder (device key)
@@ -396,7 +396,18 @@ func (p *Provider) serveRevocations(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
-	u, err := p.RevocationsSince(since)
+	limit := -1
+	if q := r.URL.Query().Get("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || len(q) > 12 || n < 1 {
+			problem.Write(w, r, ErrLimit)
+			return
+		}
+		limit = n
+	}
+	// A page: Size and Root stay the whole tree's, so the wallet knows
+	// there is more and what the last page must lead to.
+	u, err := p.RevocationsPage(since, limit)
 	if err != nil {
 		problem.Write(w, r, err)
 		return

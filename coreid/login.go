@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -47,14 +47,15 @@ type Login struct {
 	oauth  oauth2.Config
 	client *http.Client
 	now    func() time.Time
-
-	mu      sync.Mutex
-	pending map[string]pendingLogin
 }
 
+// pendingLogin is a login between Start and Finish, in the provider's
+// PendingStorage under its state (so the IdP may send the person back to
+// any server).
 type pendingLogin struct {
-	verifier, nonce string
-	expires         time.Time
+	Verifier string `json:"verifier"`
+	Nonce    string `json:"nonce"`
+	IdP      string `json:"idp"` // the IdP's authorization endpoint: Finish on its own Login only
 }
 
 // NewLogin discovers the IdP's endpoints and returns a relying party.
@@ -75,7 +76,7 @@ func (p *Provider) NewLogin(ctx context.Context, cfg LoginConfig) (*Login, error
 		return nil, fmt.Errorf("coreid: discover %s: %w", cfg.Issuer, err)
 	}
 	return &Login{
-		p: p, client: client, now: p.cfg.Now, pending: map[string]pendingLogin{},
+		p: p, client: client, now: p.cfg.Now,
 		oauth: oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
 			Endpoint: idp.Endpoint(), Scopes: append([]string{oidc.ScopeOpenID}, cfg.Scopes...),
@@ -98,18 +99,17 @@ func (l *Login) Start(ctx context.Context) (authURL, state string, err error) {
 	}
 	verifier := oauth2.GenerateVerifier()
 	now := l.now()
-	l.mu.Lock()
-	for s, pl := range l.pending {
-		if now.After(pl.expires) {
-			delete(l.pending, s)
-		}
+	data, err := json.Marshal(pendingLogin{Verifier: verifier, Nonce: nonce, IdP: l.oauth.Endpoint.AuthURL})
+	if err != nil {
+		return "", "", err
 	}
-	if len(l.pending) >= MaxPendingLogins {
-		l.mu.Unlock()
+	ok, err := l.p.pend.PutPending(ctx, pendingLoginState, state, data, now, now.Add(NonceTTL), MaxPendingLogins)
+	if err != nil {
+		return "", "", err
+	}
+	if !ok {
 		return "", "", problem.New("too-many-logins", http.StatusServiceUnavailable, "Too many logins in progress")
 	}
-	l.pending[state] = pendingLogin{verifier: verifier, nonce: nonce, expires: now.Add(NonceTTL)}
-	l.mu.Unlock()
 	return l.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)), state, nil
 }
 
@@ -117,14 +117,18 @@ func (l *Login) Start(ctx context.Context) (authURL, state string, err error) {
 // the code with the PKCE verifier and returns the id_token and the nonce
 // to enroll with.
 func (l *Login) Finish(ctx context.Context, state, code string) (idToken, nonce string, err error) {
-	l.mu.Lock()
-	pl, ok := l.pending[state]
-	delete(l.pending, state)
-	l.mu.Unlock()
-	if !ok || l.now().After(pl.expires) || code == "" {
+	if state == "" || len(state) > 128 {
 		return "", "", ErrLoginState
 	}
-	tok, err := l.oauth.Exchange(context.WithValue(ctx, oauth2.HTTPClient, l.client), code, oauth2.VerifierOption(pl.verifier))
+	data, err := l.p.pend.TakePending(ctx, pendingLoginState, state, l.now())
+	if err != nil {
+		return "", "", err
+	}
+	var pl pendingLogin
+	if data == nil || json.Unmarshal(data, &pl) != nil || pl.IdP != l.oauth.Endpoint.AuthURL || code == "" {
+		return "", "", ErrLoginState
+	}
+	tok, err := l.oauth.Exchange(context.WithValue(ctx, oauth2.HTTPClient, l.client), code, oauth2.VerifierOption(pl.Verifier))
 	if err != nil {
 		return "", "", fmt.Errorf("%w: the IdP refused the code", ErrSource)
 	}
@@ -132,5 +136,5 @@ func (l *Login) Finish(ctx context.Context, state, code string) (idToken, nonce 
 	if raw == "" {
 		return "", "", fmt.Errorf("%w: no id_token", ErrSource)
 	}
-	return raw, pl.nonce, nil
+	return raw, pl.Nonce, nil
 }

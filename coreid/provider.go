@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -104,6 +106,10 @@ type Config struct {
 	// provider could not check): zk.GradeSubstantial in a deployment that
 	// reserves "high" for keys proven to live in a TPM.
 	UnattestedMaxGrade uint64
+	// RevocationRefresh bounds how long the revocation tree may lag behind
+	// revocations other servers on the same database committed (with a
+	// store that is a RevocationFeed); 0 means DefaultRevocationRefresh.
+	RevocationRefresh time.Duration
 }
 
 // Provider is a core-identity provider.
@@ -115,11 +121,18 @@ type Provider struct {
 	loader  *DocumentLoader
 	rootKey jwk.Key
 	rootPub jwk.Set
-	att     attestations
-	mu      sync.RWMutex // guards revoked, and orders store and tree updates
+	pend    PendingStorage // flows across requests: the store's, or in memory
+	mu      sync.RWMutex   // guards revoked, and orders store and tree updates
 	revoked *zk.IndexedTree
 	// sourceKeys holds each accredited source's keys, parsed once.
 	sourceKeys sourceKeys
+	// feed, when the store has one, is where the tree comes from: lastSeq
+	// is the last store entry in the tree, lastCatchUp when it was read.
+	feed        RevocationFeed
+	lastSeq     int64
+	lastCatchUp time.Time
+	loadErr     error // why the tree could not be loaded (p.revoked nil)
+	loaded      atomic.Bool
 }
 
 // New validates cfg and loads the revocation tree from store.
@@ -159,6 +172,30 @@ func New(ctx context.Context, cfg Config, store Storage) (*Provider, error) {
 	if err := p.initRootKey(); err != nil {
 		return nil, err
 	}
+	if cfg.RevocationRefresh == 0 {
+		p.cfg.RevocationRefresh = DefaultRevocationRefresh
+	}
+	p.pend = &memPending{}
+	if ps, ok := store.(PendingStorage); ok {
+		p.pend = ps
+	}
+	if feed, ok := store.(RevocationFeed); ok {
+		// The tree builds in the background (a million entries take
+		// seconds): the provider serves enrollments at once, and whatever
+		// needs the tree waits on p.mu, locked until it is built.
+		p.feed = feed
+		p.mu.Lock()
+		go func() {
+			defer p.mu.Unlock()
+			if err := p.loadFeed(context.WithoutCancel(ctx)); err != nil {
+				p.loadErr = err
+				slog.Error("coreid: the revocation tree could not be loaded", "err", err.Error())
+				return
+			}
+			p.loaded.Store(true)
+		}()
+		return p, nil
+	}
 	entries, err := store.Revocations(ctx)
 	if err != nil {
 		return nil, err
@@ -172,6 +209,7 @@ func New(ctx context.Context, cfg Config, store Storage) (*Provider, error) {
 	if p.revoked, err = zk.IndexedTreeFrom(RevocationDepth, values); err != nil {
 		return nil, fmt.Errorf("coreid: stored revocation entries: %w", err)
 	}
+	p.loaded.Store(true)
 	return p, nil
 }
 
@@ -421,12 +459,18 @@ func (p *Provider) replaceLocked(ctx context.Context, tags [][]byte, old, newRev
 	xb := x.Bytes()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.treeErr(); err != nil {
+		return err
+	}
 	if err := p.store.ReplaceIdentity(ctx, tags, old, newRevNonce, xb[:], ReasonReenrollment, now); err != nil {
 		if p.cfg.IsDuplicate(err) {
 			// Another re-enrollment of this person won the race.
 			return ErrDuplicate
 		}
 		return err
+	}
+	if p.feed != nil {
+		return p.catchUpLocked(ctx)
 	}
 	if p.revoked.Contains(x) {
 		return nil

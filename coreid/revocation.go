@@ -36,12 +36,27 @@ const MaxNoticeAge = 24 * time.Hour
 func (p *Provider) revoke(ctx context.Context, x fr.Element, reason string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.treeErr(); err != nil {
+		return err
+	}
+	if p.feed != nil {
+		// Others' revocations first: the tree follows the store's order.
+		if err := p.catchUpLocked(ctx); err != nil {
+			return err
+		}
+	}
 	if p.revoked.Contains(x) {
 		return nil
 	}
 	b := x.Bytes()
 	if err := p.store.AddRevocation(ctx, b[:], reason, p.cfg.Now()); err != nil {
+		if p.feed != nil && p.catchUpLocked(ctx) == nil && p.revoked.Contains(x) {
+			return nil // another server revoked it meanwhile
+		}
 		return err
+	}
+	if p.feed != nil {
+		return p.catchUpLocked(ctx)
 	}
 	return p.revoked.Insert(x)
 }
@@ -219,8 +234,12 @@ type Snapshot struct {
 
 // Revocations returns the current snapshot.
 func (p *Provider) Revocations() Snapshot {
+	p.fresh()
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	if p.revoked == nil {
+		return Snapshot{}
+	}
 	return Snapshot{Root: p.revoked.Root(), Entries: p.revoked.Values()}
 }
 
@@ -235,19 +254,37 @@ type Update struct {
 
 // RevocationsSince returns the entries added after the first since ones.
 func (p *Provider) RevocationsSince(since int) (Update, error) {
+	return p.RevocationsPage(since, -1)
+}
+
+// RevocationsPage is RevocationsSince with at most limit entries (limit
+// < 0: all); Size and Root are the whole tree's.
+func (p *Provider) RevocationsPage(since, limit int) (Update, error) {
+	p.fresh()
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	if err := p.treeErr(); err != nil {
+		return Update{}, err
+	}
 	n := p.revoked.Len()
 	if since < 0 || since > n {
 		return Update{}, ErrSince
 	}
-	return Update{Since: since, Size: n, Root: p.revoked.Root(), Entries: p.revoked.ValuesFrom(since)}, nil
+	to := n
+	if limit >= 0 {
+		to = min(n, since+limit)
+	}
+	return Update{Since: since, Size: n, Root: p.revoked.Root(), Entries: p.revoked.ValuesRange(since, to)}, nil
 }
 
 // RevocationRoot returns the current revocation root.
 func (p *Provider) RevocationRoot() fr.Element {
+	p.fresh()
 	p.mu.RLock()
 	defer p.mu.RUnlock()
+	if p.revoked == nil {
+		return fr.Element{} // no proof is for it: they are refused until the tree is there
+	}
 	return p.revoked.Root()
 }
 
@@ -262,7 +299,12 @@ type RootStatement struct {
 // SignedRoot returns the current root, size and time as a compact JWS
 // (typ RootMediaType) under the provider's root key (RootKeys).
 func (p *Provider) SignedRoot() (string, error) {
+	p.fresh()
 	p.mu.RLock()
+	if err := p.treeErr(); err != nil {
+		p.mu.RUnlock()
+		return "", err
+	}
 	st := RootStatement{Provider: p.keyHex, Root: zk.Hex(p.revoked.Root()), Size: p.revoked.Len(), Time: p.cfg.Now().Unix()}
 	p.mu.RUnlock()
 	payload, err := json.Marshal(st)
@@ -312,4 +354,10 @@ func rootAlg(k jwk.Key) (jwa.SignatureAlgorithm, error) {
 		return jwa.ES256, nil
 	}
 	return "", fmt.Errorf("coreid: root key type %s is not supported", k.KeyType())
+}
+
+// RevocationEntry is the revocation tree's entry for the credential with
+// revNonce under this provider's key: what Revoke adds.
+func (p *Provider) RevocationEntry(revNonce fr.Element) fr.Element {
+	return zk.RevocationEntry(p.cfg.Key.Public(), revNonce)
 }

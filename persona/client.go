@@ -15,7 +15,6 @@ import (
 	"github.com/mustard-id/mustard/internal/problem"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/issuer"
-	"github.com/mustard-id/mustard/zk"
 )
 
 // Client speaks to a Mustard server's provider and issuer APIs.
@@ -26,6 +25,9 @@ type Client struct {
 	// must have signed the framework; 0 means 1 (a single governance key,
 	// the development model).
 	GovernanceThreshold int
+	// RevocationPage is how many revocation entries to ask for at a time;
+	// 0 means RevocationPage.
+	RevocationPage int
 }
 
 // ProblemError is a problem+json answer from a server.
@@ -131,25 +133,14 @@ func (c *Client) Enroll(ctx context.Context, body coreid.EnrollBody) (*coreid.En
 	return &out, nil
 }
 
-// Revocations downloads the whole revocation snapshot.
+// Revocations downloads the whole revocation snapshot, a page at a time
+// (a million entries are about 68 MB of JSON).
 func (c *Client) Revocations(ctx context.Context) (coreid.Snapshot, error) {
-	var j coreid.SnapshotJSON
-	var s coreid.Snapshot
-	if err := c.do(ctx, http.MethodGet, "/v1/revocations", nil, &j); err != nil {
-		return s, err
+	entries, root, err := c.fetchFrom(ctx, 0)
+	if err != nil {
+		return coreid.Snapshot{}, err
 	}
-	var err error
-	if s.Root, err = zk.ParseHex(j.Root); err != nil {
-		return s, err
-	}
-	for _, e := range j.Entries {
-		x, err := zk.ParseHex(e)
-		if err != nil {
-			return s, err
-		}
-		s.Entries = append(s.Entries, x)
-	}
-	return s, nil
+	return coreid.Snapshot{Root: root, Entries: entries}, nil
 }
 
 // Nonce asks the issuer for a single-use nonce for a persona in scope.

@@ -169,6 +169,21 @@ func (w *Wallet) Statement(pin []byte, fw *trust.Document, revoked []fr.Element,
 	if w.Core == nil {
 		return nil, nil, ErrNotEnrolled
 	}
+	tree, err := zk.IndexedTreeFrom(coreid.RevocationDepth, revoked)
+	if err != nil {
+		return nil, nil, fmt.Errorf("persona: revocation snapshot: %w", err)
+	}
+	if tree.Root() != revRoot {
+		return nil, nil, errors.New("persona: the revocation snapshot does not match its root")
+	}
+	return w.statement(pin, fw, tree, personaKey, q)
+}
+
+// statement is Statement against a revocation tree already built.
+func (w *Wallet) statement(pin []byte, fw *trust.Document, tree *zk.IndexedTree, personaKey jwk.Key, q Query) (*persona.Public, *persona.Private, error) {
+	if w.Core == nil {
+		return nil, nil, ErrNotEnrolled
+	}
 	s, err := w.secret(pin)
 	if err != nil {
 		return nil, nil, err
@@ -181,13 +196,6 @@ func (w *Wallet) Statement(pin []byte, fw *trust.Document, revoked []fr.Element,
 	leaf, ok := idx[keyHex]
 	if !ok {
 		return nil, nil, errors.New("persona: the credential's provider is no longer in the registry")
-	}
-	tree, err := zk.IndexedTreeFrom(coreid.RevocationDepth, revoked)
-	if err != nil {
-		return nil, nil, fmt.Errorf("persona: revocation snapshot: %w", err)
-	}
-	if tree.Root() != revRoot {
-		return nil, nil, errors.New("persona: the revocation snapshot does not match its root")
 	}
 	nm, err := tree.ProveAbsent(zk.RevocationEntry(w.Core.ProviderKey, w.Core.Credential.RevNonce))
 	if err != nil {
@@ -245,6 +253,11 @@ func (w *Wallet) Derive(ctx context.Context, keys *zk.Keys, pin []byte, fw *trus
 	if err != nil {
 		return nil, err
 	}
+	return w.prove(keys, pub, priv, q)
+}
+
+// prove checks, assigns and proves a statement.
+func (w *Wallet) prove(keys *zk.Keys, pub *persona.Public, priv *persona.Private, q Query) (*persona.ProofJSON, error) {
 	if err := persona.Check(pub, priv); err != nil {
 		return nil, err
 	}

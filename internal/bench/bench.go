@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -44,6 +45,16 @@ type Options struct {
 	Out      io.Writer     // progress
 	Quick    bool          // a smaller run, for tests
 	PhaseMax time.Duration // each phase stops after this long (default 20 s)
+	// Population, when set, measures two populations: Base (default
+	// 10,000) core identities and as many revocations, and Population of
+	// each, in data directories of their own under DataDir (base/ and
+	// population/, loaded in bulk by Populate the first time, reused
+	// after), Rounds times (default 2) alternately, so that both meet the
+	// same load from whatever else runs on the machine. Each level's
+	// figure is its best over the rounds; Scale compares them.
+	Population int
+	Base       int
+	Rounds     int
 }
 
 // Figure is one measured quantity.
@@ -61,6 +72,32 @@ type Report struct {
 	Machine  string    `json:"machine"`
 	Figures  []Figure  `json:"figures"`
 	Duration float64   `json:"duration_s"`
+	// Levels and Scale are a population run's: the figures at each
+	// population, and each figure's degradation from the first to the last.
+	Levels []Level   `json:"levels,omitempty"`
+	Scale  []Compare `json:"scale,omitempty"`
+}
+
+// Level is the figures measured with a population in the store: in one
+// round, or (Best) the best of every round.
+type Level struct {
+	Identities  int      `json:"identities"`
+	Revocations int      `json:"revocations"`
+	Round       int      `json:"round,omitempty"` // 0: the best of all rounds
+	Load        float64  `json:"load,omitempty"`  // the machine's 1-minute load average when the round began
+	Figures     []Figure `json:"figures"`
+}
+
+// Compare is one figure at the smallest and the largest population.
+// Degradation is how many times worse the figure is at the largest: the
+// small figure over the large one for rates (/s), the large over the
+// small for times and sizes; below 1 is better.
+type Compare struct {
+	Name        string  `json:"name"`
+	Unit        string  `json:"unit"`
+	Small       float64 `json:"small"`
+	Large       float64 `json:"large"`
+	Degradation float64 `json:"degradation"`
 }
 
 func (r *Report) add(f Figure) { r.Figures = append(r.Figures, f) }
@@ -77,31 +114,216 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	say := func(format string, args ...any) {
 		fmt.Fprintf(opts.Out, "  [%5.1fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
 	}
+	rep := &Report{Time: start.UTC(), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())}
+	if opts.Population == 0 {
+		lvl, err := measure(ctx, opts, say, 0)
+		if err != nil {
+			return nil, err
+		}
+		rep.Figures = lvl.Figures
+		rep.Duration = time.Since(start).Seconds()
+		return rep, nil
+	}
+	if opts.Base == 0 {
+		opts.Base = 10000
+	}
+	if opts.Rounds == 0 {
+		opts.Rounds = 2
+	}
+	if opts.Population < opts.Base {
+		return nil, fmt.Errorf("bench: population %d is below the base %d", opts.Population, opts.Base)
+	}
+	dirs := []string{filepath.Join(opts.DataDir, "base"), filepath.Join(opts.DataDir, "population")}
+	sizes := []int{opts.Base, opts.Population}
+	for i, dir := range dirs {
+		if i == 1 {
+			// The circuit keys of the first, not a second setup.
+			if _, err := os.Stat(filepath.Join(dir, "zk")); errors.Is(err, fs.ErrNotExist) {
+				if err := os.CopyFS(filepath.Join(dir, "zk"), os.DirFS(filepath.Join(dirs[0], "zk"))); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := populateTo(ctx, dir, sizes[i], say); err != nil {
+			return nil, err
+		}
+	}
+	var rounds [2][]Level
+	for r := 1; r <= opts.Rounds; r++ {
+		for i, dir := range dirs {
+			o := opts
+			o.DataDir = dir
+			say("round %d of %d: %d identities and revocations", r, opts.Rounds, sizes[i])
+			load := loadAverage()
+			lvl, err := measure(ctx, o, say, sizes[i])
+			if err != nil {
+				return nil, err
+			}
+			lvl.Identities, lvl.Revocations, lvl.Round, lvl.Load = sizes[i], sizes[i], r, load
+			rounds[i] = append(rounds[i], *lvl)
+			rep.Levels = append(rep.Levels, *lvl)
+		}
+	}
+	best := [2]Level{}
+	for i := range best {
+		best[i] = Level{Identities: sizes[i], Revocations: sizes[i], Figures: bestOf(rounds[i])}
+	}
+	rep.Levels = append(rep.Levels, best[0], best[1])
+	rep.Figures = best[1].Figures
+	rep.Scale = compare(best[0].Figures, best[1].Figures)
+	per := func(name string) (float64, bool) {
+		var a, b float64
+		for _, f := range best[0].Figures {
+			if f.Name == name {
+				a = f.Value
+			}
+		}
+		for _, f := range best[1].Figures {
+			if f.Name == name {
+				b = f.Value
+			}
+		}
+		d := opts.Population - opts.Base
+		return (b - a) / float64(d) * 1e5, d > 0 && a > 0 && b > 0
+	}
+	if v, ok := per("server heap"); ok {
+		rep.add(Figure{Name: "server heap per 100k identities + 100k revocations", Value: v, Unit: "MiB", N: opts.Population - opts.Base, Note: "growth between the two populations"})
+	}
+	if v, ok := per("store size"); ok {
+		rep.add(Figure{Name: "store per 100k identities + 100k revocations", Value: v, Unit: "MiB", N: opts.Population - opts.Base, Note: "database growth between the two populations (rows, indexes, log leaves and nodes)"})
+	}
+	rep.Duration = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// bestOf is each figure's best over rounds: the highest rate, the lowest
+// time or size.
+func bestOf(rounds []Level) []Figure {
+	var out []Figure
+	for _, f := range rounds[0].Figures {
+		b := f
+		for _, l := range rounds[1:] {
+			for _, g := range l.Figures {
+				if g.Name != f.Name {
+					continue
+				}
+				if (f.Unit == "/s") == (g.Value > b.Value) {
+					b = g
+				}
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// loadAverage is the machine's 1-minute load average (0 where unknown).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	_, _ = fmt.Sscan(string(b), &l)
+	return l
+}
+
+// populateTo brings the data directory dir to want core identities and
+// revocations (counted by revocations), in bulk.
+func populateTo(ctx context.Context, dir string, want int, say func(string, ...any)) error {
+	srv, err := server.Open(ctx, server.Options{DataDir: dir, PublicURL: "http://127.0.0.1", Progress: func(s string) { say("%s", s) }})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	var have int
+	if err := srv.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM revocations`).Scan(&have); err != nil {
+		return err
+	}
+	if have >= want {
+		say("population: %s already holds %d revocations", dir, have)
+		return nil
+	}
+	say("population: adding %d core identities and %d revocations in bulk to %s", want-have, want-have, dir)
+	t0 := time.Now()
+	last := time.Now()
+	err = Populate(ctx, srv, have, want-have, want-have, func(done, total int) {
+		if time.Since(last) > 5*time.Second || done == total {
+			last = time.Now()
+			say("population: %d / %d rows", done, total)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	say("population: %d identities and %d revocations in store (%.1f s)", want, want, time.Since(t0).Seconds())
+	return nil
+}
+
+// compare pairs the figures of two levels by name.
+func compare(small, large []Figure) []Compare {
+	var out []Compare
+	for _, a := range small {
+		for _, b := range large {
+			if a.Name != b.Name || a.Value == 0 || b.Value == 0 {
+				continue
+			}
+			c := Compare{Name: a.Name, Unit: a.Unit, Small: a.Value, Large: b.Value, Degradation: b.Value / a.Value}
+			if a.Unit == "/s" {
+				c.Degradation = a.Value / b.Value
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// measure opens a server on the data directory (holding a population of
+// want, or 0: whatever it holds) and runs every phase against it.
+func measure(ctx context.Context, opts Options, say func(string, ...any), want int) (*Level, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
+	runtime.GC()
+	t0 := time.Now()
 	srv, err := server.Open(ctx, server.Options{DataDir: opts.DataDir, PublicURL: base, Progress: func(s string) { say("%s", s) }})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
+	opened := time.Since(t0)
 	defer srv.Close()
+	// The revocation tree loads in the background: time it too.
+	if err := srv.Provider.Ready(); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	treeReady := time.Since(t0)
+	runtime.GC()
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
 
 	b := &run{opts: opts, srv: srv, base: base, say: say, hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	b.c = &wallet.Client{BaseURL: base, HTTP: b.hc}
-	rep := &Report{Time: start.UTC(), Machine: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())}
+	rep := &Report{}
+	if want > 0 {
+		say("server: opened with %d identities and %d revocations in %.2f s (revocation tree in %.2f s), heap %.1f MiB", want, want, opened.Seconds(), treeReady.Seconds(), float64(mem.HeapAlloc)/(1<<20))
+		rep.add(Figure{Name: "server start", Value: opened.Seconds() * 1000, Unit: "ms", N: 1, Note: "server.Open: keys, store; serving from here"})
+		rep.add(Figure{Name: "revocation tree ready", Value: treeReady.Seconds() * 1000, Unit: "ms", N: 1, Note: "from the start: the tree built from the store in the background (revocation snapshot, issuance and self-issued proofs wait for it)"})
+		rep.add(Figure{Name: "server heap", Value: float64(mem.HeapAlloc) / (1 << 20), Unit: "MiB", N: 1, Note: "live heap of the bench process after opening, after a GC"})
+		rep.add(Figure{Name: "store size", Value: float64(b.dbSize(ctx)) / (1 << 20), Unit: "MiB", N: 1, Note: "SQLite database, WAL checkpointed"})
+	}
 	for _, phase := range []func(context.Context, *Report) error{b.enrollments, b.personas, b.verifications, b.logins} {
 		if err := phase(ctx, rep); err != nil {
 			return nil, err
 		}
 	}
-	rep.Duration = time.Since(start).Seconds()
-	return rep, nil
+	return &Level{Figures: rep.Figures}, nil
 }
 
 type run struct {
@@ -253,8 +475,18 @@ func (b *run) personas(ctx context.Context, rep *Report) error {
 	if err := w.Accept(pin, b.fw, e); err != nil {
 		return err
 	}
+	// The wallet's revocation cache: the whole tree once, then only the
+	// entries added since (an enrollment phase revokes nothing, so here
+	// usually none).
+	rc := &wallet.RevocationCache{}
+	t0 := time.Now()
+	if err := rc.Sync(ctx, b.c); err != nil {
+		return err
+	}
+	rep.add(Figure{Name: "wallet first revocation sync", Value: float64(time.Since(t0).Microseconds()) / 1000, Unit: "ms", N: 1, Note: fmt.Sprintf("download %d entries in pages and build the tree, once per wallet", rc.Len())})
 	n := b.n(20, 3)
 	b.say("personas: %d derivations (Groth16 proof of %d constraints) and issuances", n, b.srv.Keys.CCS.GetNbConstraints())
+	var syncLat []time.Duration
 	var proveLat, issueLat []time.Duration
 	deadline := time.Now().Add(b.opts.PhaseMax * 2)
 	for i := 0; i < n && time.Now().Before(deadline); i++ {
@@ -262,16 +494,17 @@ func (b *run) personas(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		snap, err := b.c.Revocations(ctx)
-		if err != nil {
+		ts := time.Now()
+		if err := rc.Sync(ctx, b.c); err != nil {
 			return err
 		}
+		syncLat = append(syncLat, time.Since(ts))
 		key, err := wallet.NewPersonaKey()
 		if err != nil {
 			return err
 		}
 		t0 := time.Now()
-		proof, err := w.Derive(ctx, b.srv.Keys, pin, b.fw, snap, key, wallet.Query{Scope: "shop.example", Nonce: nonce, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
+		proof, err := w.DeriveCached(ctx, b.srv.Keys, pin, b.fw, rc, key, wallet.Query{Scope: "shop.example", Nonce: nonce, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
 		if err != nil {
 			return err
 		}
@@ -285,8 +518,9 @@ func (b *run) personas(ctx context.Context, rep *Report) error {
 		issueLat = append(issueLat, time.Since(t1))
 		b.creds = append(b.creds, issued{iss.Credential, key})
 	}
-	rep.add(Figure{Name: "persona proof p50", Value: percentile(proveLat, .5), Unit: "ms", N: len(proveLat), Note: "wallet: witness + Groth16 prove"})
+	rep.add(Figure{Name: "persona proof p50", Value: percentile(proveLat, .5), Unit: "ms", N: len(proveLat), Note: "wallet: witness (revocation path from the cached tree) + Groth16 prove"})
 	rep.add(Figure{Name: "persona proof p95", Value: percentile(proveLat, .95), Unit: "ms", N: len(proveLat)})
+	rep.add(Figure{Name: "wallet revocation update p50", Value: percentile(syncLat, .5), Unit: "ms", N: len(syncLat), Note: "GET /v1/revocations?since=N before each derivation"})
 	var sum time.Duration
 	for _, d := range issueLat {
 		sum += d

@@ -26,6 +26,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newServeCmd(), newDemoCmd(), newZKCmd(), newCeremonyCmd())
 	root.AddCommand(newOIDCCmd(), newLogCmd(), newBenchCmd(), newWalletCmd(), newDevCmd(), newFrameworkCmd())
 	root.AddCommand(newIssuerCmd())
+	root.AddCommand(newBackupCmd(), newRestoreCmd())
 	return root
 }
 

@@ -69,7 +69,7 @@ type cluster struct {
 // startCluster starts the first server on a fresh data directory (it
 // creates the keys, sealed in the database, and the framework file), then
 // the second on a copy of that directory, as docs/operations.md says.
-func startCluster(t testing.TB, dsn string) *cluster {
+func startCluster(t testing.TB, dsn string, extra ...func(*server.Options)) *cluster {
 	t.Helper()
 	ctx := context.Background()
 	c := &cluster{lb: &balancer{}}
@@ -83,7 +83,11 @@ func startCluster(t testing.TB, dsn string) *cluster {
 		if i == 1 {
 			require.NoError(t, os.CopyFS(dirs[1], os.DirFS(dirs[0])))
 		}
-		srv, err := server.Open(ctx, server.Options{DataDir: dirs[i], Database: dsn, Passphrase: "scale-out", PublicURL: c.pub})
+		o := server.Options{DataDir: dirs[i], Database: dsn, Passphrase: "scale-out", PublicURL: c.pub}
+		for _, f := range extra {
+			f(&o)
+		}
+		srv, err := server.Open(ctx, o)
 		require.NoError(t, err)
 		t.Cleanup(func() { srv.Close() })
 		hs := httptest.NewServer(srv.Handler())
@@ -446,7 +450,7 @@ func BenchmarkVerifyScaleOutPinned(b *testing.B) {
 		require.NoError(b, os.CopyFS(filepath.Join(dir, "zk"), os.DirFS(filepath.Join(env.dir, "zk"))))
 		require.NoError(b, os.WriteFile(filepath.Join(dir, "trust-framework.jws"), c.srv[0].Signed, 0o644))
 		cmd := exec.Command("taskset", "-c", strconv.Itoa(core), bin, "serve", "--data", dir, "--database", dsn,
-			"--addr", "127.0.0.1:0", "--public-url", c.pub, "--log-level", "error")
+			"--addr", "127.0.0.1:0", "--public-url", c.pub, "--log-level", "error", "--rate-limit", "0") // one load generator, one client address
 		cmd.Env = append(os.Environ(), "MUSTARD_PASSPHRASE=scale-out", "GOMAXPROCS=1")
 		var stdout syncBuffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stdout

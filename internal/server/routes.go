@@ -124,6 +124,10 @@ func (s *Server) routes() http.Handler {
 			problem.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "log unavailable"})
 			return
 		}
+		if s.Provider != nil && !s.Provider.Loaded() {
+			problem.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "revocation tree loading"})
+			return
+		}
 		problem.JSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	s.metrics = newMetrics(s)

@@ -147,6 +147,18 @@ CREATE TABLE vci_grants (
 );
 CREATE INDEX vci_grants_expiry ON vci_grants(expires_at);
 `,
+	// 4: the state of flows that span requests (coreid.PendingStorage), so
+	// that a flow begun on one server finishes on another.
+	`
+CREATE TABLE pending (
+	kind       TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	data       BYTEA NOT NULL,
+	expires_at BIGINT NOT NULL,
+	PRIMARY KEY (kind, id)
+);
+CREATE INDEX pending_expiry ON pending(expires_at);
+`,
 }
 
 // migrate brings the schema (the first on the connection's search_path)

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Open) {
 		{"RecordPersonaRandomIndex", testRecordPersonaRandomIndex},
 		{"Requests", testRequests},
 		{"GrantsOnce", testGrantsOnce},
+		{"PendingAndFeed", testPendingAndFeed},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, open(t)) })
 	}
