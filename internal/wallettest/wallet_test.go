@@ -404,8 +404,8 @@ func TestWalletBadInput(t *testing.T) {
 	junk := filepath.Join(t.TempDir(), "junk")
 	require.NoError(t, os.WriteFile(junk, []byte("hello"), 0o600))
 	fails(t, d2, "not a JWT-VC", "enroll", "--credential", junk, "--server", env.base)
-	fails(t, d2, "either --credential FILE", "enroll")
-	fails(t, d2, "either --credential FILE", "enroll", "--server", env.base, "--credential", junk, "--federation", "https://idp.example")
+	fails(t, d2, "one of --credential FILE", "enroll")
+	fails(t, d2, "one of --credential FILE", "enroll", "--server", env.base, "--credential", junk, "--federation", "https://idp.example")
 	fails(t, d2, "refused the enrollment", "enroll", "--credential", tamper(t, sourceFile(t, map[string]any{"birthdate": "1990-04-12"})), "--server", env.base)
 	fails(t, d2, "enroll first", "persona", "new", "--scope", "x", "--keys", env.keys)
 
