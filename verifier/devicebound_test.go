@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +39,11 @@ type deviceBoundWorld struct {
 }
 
 func (w *deviceBoundWorld) presentation(t *testing.T, vk, nonce string) string {
+	return w.presentationFor(t, vk, tRP, nonce)
+}
+
+// presentationFor is presentation for another audience.
+func (w *deviceBoundWorld) presentationFor(t *testing.T, vk, aud, nonce string) string {
 	pub, err := w.holder.PublicKey()
 	require.NoError(t, err)
 	claims := map[string]any{"scope": tScope, "pseudonym": "0x01", "grade": "high"}
@@ -50,7 +57,7 @@ func (w *deviceBoundWorld) presentation(t *testing.T, vk, nonce string) string {
 	require.NoError(t, err)
 	tok, err := sdjwt.Parse(cred)
 	require.NoError(t, err)
-	pres, err := tok.Present(sdjwt.PresentRequest{Audience: tRP, Nonce: nonce, IssuedAt: w.now}, w.holder)
+	pres, err := tok.Present(sdjwt.PresentRequest{Audience: aud, Nonce: nonce, IssuedAt: w.now}, w.holder)
 	require.NoError(t, err)
 	return pres
 }
@@ -168,4 +175,59 @@ func TestOID4VPDeviceBound(t *testing.T) {
 	a.Mustard.DeviceBound = false
 	b, _ = json.Marshal(a)
 	require.NotContains(t, string(b), "device_bound", "omitted when not asked")
+}
+
+// An OpenID4VP transaction created with device_bound puts it in the
+// Request Object's mustard parameter, and its response endpoint refuses a
+// vp_token of an ordinary persona with not-device-bound (the transaction
+// stays open) and accepts a device-bound one.
+func TestOID4VPDeviceBoundHTTP(t *testing.T) {
+	t.Parallel()
+	w := &deviceBoundWorld{issuerKey: key(t), holder: key(t), now: time.Now().Truncate(time.Second)}
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "m.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	v, err := New(Config{Issuers: sdjwt.StaticKeys(tIssuer, pubSet(t, w.issuerKey)), Now: func() time.Time { return w.now },
+		DeviceBoundZK: &zk.Keys{VKID: tDeviceBoundVK}})
+	require.NoError(t, err)
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
+	t.Cleanup(srv.Close)
+	h = (&API{V: v, Store: st, BaseURL: srv.URL, IsNonceUsed: func(err error) bool { return errors.Is(err, sqlite.ErrUsed) },
+		IsNotFound: func(err error) bool { return errors.Is(err, sqlite.ErrNotFound) }, OID4VP: &OID4VPClient{Name: "Bank"}}).Handler()
+
+	b, _ := json.Marshal(OID4VPRequestJSON{Scope: tScope, DeviceBound: true})
+	resp, err := http.Post(srv.URL+"/v1/oid4vp/requests", "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	var tx OID4VPTransactionJSON
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tx))
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	link, err := ParseAuthorizationLink(tx.AuthorizationRequest)
+	require.NoError(t, err)
+	resp, err = http.Get(link.RequestURI)
+	require.NoError(t, err)
+	obj, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	a, err := ParseRequestObject(context.Background(), string(obj), link.ClientID, nil, time.Now())
+	require.NoError(t, err)
+	require.True(t, a.Mustard.DeviceBound)
+	require.True(t, a.PresentationRequest().DeviceBound)
+
+	answer := func(vk string) (int, []byte) {
+		vp, _ := json.Marshal(map[string][]string{a.DCQLQuery.Credentials[0].ID: {w.presentationFor(t, vk, a.ClientID, a.Nonce)}})
+		resp, err := http.Post(a.ResponseURI, "application/x-www-form-urlencoded",
+			strings.NewReader(url.Values{"vp_token": {string(vp)}, "state": {a.State}}.Encode()))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, out
+	}
+	code, out := answer(tPersonaVK)
+	require.Equal(t, http.StatusForbidden, code, string(out))
+	var pb problem.Body
+	require.NoError(t, json.Unmarshal(out, &pb))
+	require.Equal(t, ErrNotDeviceBound.Type(), pb.Type)
+	code, out = answer(tDeviceBoundVK)
+	require.Equal(t, http.StatusOK, code, string(out))
 }
