@@ -386,6 +386,10 @@ type Record struct {
 	Predicates  []string        `json:"predicates,omitempty"`
 	Disclosed   []string        `json:"disclosed,omitempty"`
 	Created     time.Time       `json:"created"`
+	// DeviceBound: the persona was proved with the TPM's device key
+	// (circuits/devicebound), so its credential names the device-bound
+	// verifying key; only such a persona answers a device_bound request.
+	DeviceBound bool `json:"device_bound,omitempty"`
 }
 
 // NewID returns a random identifier for a persona: random, so that file

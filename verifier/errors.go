@@ -27,6 +27,7 @@ var (
 	ErrStatusUnavailable = problem.New("status-unavailable", http.StatusServiceUnavailable, "The credential's status list could not be fetched or verified")
 	ErrUnknownRequest    = problem.New("unknown-presentation-request", http.StatusNotFound, "No such presentation request, or it expired")
 	ErrInvalidRequest    = problem.New("invalid-verification-request", http.StatusBadRequest, "The verification request is malformed")
+	ErrNotDeviceBound    = problem.New("not-device-bound", http.StatusForbidden, "The persona is not device-bound (its proof is not of the device-bound circuit this verifier trusts), and the policy requires one")
 )
 
 // reason maps the SD-JWT layer's errors to reason codes.
@@ -61,5 +62,5 @@ func reason(err error) error {
 // IsPolicyError reports whether err is a policy failure (the presentation
 // is authentic but does not satisfy the policy).
 func IsPolicyError(err error) bool {
-	return errors.Is(err, ErrGrade) || errors.Is(err, ErrMissingClaim) || errors.Is(err, ErrScope)
+	return errors.Is(err, ErrGrade) || errors.Is(err, ErrMissingClaim) || errors.Is(err, ErrScope) || errors.Is(err, ErrNotDeviceBound)
 }

@@ -46,6 +46,8 @@ type RequestJSON struct {
 	Disclose       []string `json:"disclose,omitempty"`
 	ClientName     string   `json:"client_name,omitempty"`
 	ResponseURI    string   `json:"response_uri,omitempty"`
+	// DeviceBound asks for a device-bound persona (PresentationRequest.DeviceBound).
+	DeviceBound bool `json:"device_bound,omitempty"`
 }
 
 // PresentationRequestJSON is what a relying party hands the wallet: the
@@ -82,6 +84,8 @@ type VerifyJSON struct {
 	// MinProviders demands a k-of-n proof of at least this many providers
 	// (Policy.MinProviders); self-issued proofs only.
 	MinProviders int `json:"min_providers,omitempty"`
+	// DeviceBound demands a device-bound persona (Policy.DeviceBound).
+	DeviceBound bool `json:"device_bound,omitempty"`
 }
 
 // VerdictJSON is the response of a successful verification.
@@ -183,6 +187,7 @@ func (a *API) makeDocument(ctx context.Context, body *RequestJSON, out *Presenta
 		Type: RequestType, Audience: body.Audience, Scope: body.Scope, Nonce: out.Nonce, MinGrade: body.MinGrade,
 		RequiredClaims: body.RequiredClaims, Predicates: body.Predicates, Disclose: body.Disclose,
 		ResponseURI: body.ResponseURI, ClientName: body.ClientName, ExpiresAt: now.Add(a.ttl()).UTC().Truncate(time.Second),
+		DeviceBound: body.DeviceBound,
 	}
 	if body.MinGrade != "" {
 		if _, err := zk.ParseGrade(body.MinGrade); err != nil {
@@ -335,6 +340,7 @@ func policyOf(body *VerifyJSON) (Policy, error) {
 		return pol, ErrInvalidRequest
 	}
 	pol.MinProviders = body.MinProviders
+	pol.DeviceBound = body.DeviceBound
 	return pol, nil
 }
 

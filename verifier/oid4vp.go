@@ -68,11 +68,13 @@ var ErrClientIDPrefix = errors.New("verifier: unsupported client_id prefix (Must
 //   - predicates, disclose: what a persona freshly derived for this
 //     request must prove in zero knowledge and disclose, e.g. "age>=18";
 //     the DCQL claims (age_over_18) are what the credential then shows.
+//   - device_bound: the persona must be device-bound (circuits/devicebound).
 type MustardRequest struct {
-	Scope      string   `json:"scope"`
-	MinGrade   string   `json:"min_grade,omitempty"`
-	Predicates []string `json:"predicates,omitempty"`
-	Disclose   []string `json:"disclose,omitempty"`
+	Scope       string   `json:"scope"`
+	MinGrade    string   `json:"min_grade,omitempty"`
+	Predicates  []string `json:"predicates,omitempty"`
+	Disclose    []string `json:"disclose,omitempty"`
+	DeviceBound bool     `json:"device_bound,omitempty"`
 }
 
 // ClientMetadata is the request's client_metadata (§5.1, §11.1).
@@ -172,6 +174,7 @@ func (a *AuthorizationRequest) PresentationRequest() *PresentationRequest {
 	}
 	if a.Mustard != nil {
 		r.Scope, r.MinGrade, r.Predicates, r.Disclose = a.Mustard.Scope, a.Mustard.MinGrade, a.Mustard.Predicates, a.Mustard.Disclose
+		r.DeviceBound = a.Mustard.DeviceBound
 	}
 	if a.ClientMetadata != nil {
 		// Shown on a terminal and a page: no control characters (a

@@ -61,6 +61,9 @@ type OID4VPRequestJSON struct {
 	// ResponseMode is direct_post (default) or direct_post.jwt: the
 	// wallet then encrypts its response to a key of this transaction.
 	ResponseMode string `json:"response_mode,omitempty"`
+	// DeviceBound asks for, and the result requires, a device-bound
+	// persona (the Request Object's mustard.device_bound).
+	DeviceBound bool `json:"device_bound,omitempty"`
 }
 
 // OID4VPTransactionJSON answers POST /v1/oid4vp/requests. The relying
@@ -242,7 +245,7 @@ func (a *API) newTransaction(body *OID4VPRequestJSON) (*oid4vpTx, *OID4VPTransac
 		Audience: SelfIssuedAudience, Expiry: exp.Unix(),
 		ClientID: clientID, ResponseType: "vp_token", ResponseMode: body.ResponseMode, ResponseURI: respURI,
 		Nonce: nonce, State: state, DCQLQuery: q, ClientMetadata: meta,
-		Mustard: &MustardRequest{Scope: body.Scope, MinGrade: body.MinGrade, Predicates: body.Predicates, Disclose: body.Disclose},
+		Mustard: &MustardRequest{Scope: body.Scope, MinGrade: body.MinGrade, Predicates: body.Predicates, Disclose: body.Disclose, DeviceBound: body.DeviceBound},
 	}
 	if err := req.Check(now); err != nil {
 		return nil, nil, ErrInvalidRequest
@@ -425,7 +428,7 @@ func (a *API) serveOID4VPResponse(w http.ResponseWriter, r *http.Request) {
 // together they answer the DCQL query.
 func (a *API) checkVPToken(ctx context.Context, tx *oid4vpTx, tok map[string][]string) (map[string][]Verdict, error) {
 	q := tx.Request.DCQLQuery
-	pol := Policy{Audience: tx.Request.ClientID, Scope: tx.Request.Mustard.Scope, Nonce: tx.Request.Nonce, RequiredClaims: tx.RequiredClaims}
+	pol := Policy{Audience: tx.Request.ClientID, Scope: tx.Request.Mustard.Scope, Nonce: tx.Request.Nonce, RequiredClaims: tx.RequiredClaims, DeviceBound: tx.Request.Mustard.DeviceBound}
 	if tx.Request.Mustard.MinGrade != "" {
 		pol.MinGrade, _ = zk.ParseGrade(tx.Request.Mustard.MinGrade)
 	}

@@ -244,6 +244,10 @@ func FuzzParseRequestObject(f *testing.F) {
 	uo, _ := SignRequestObject(ru, nil, "")
 	f.Add(uo, ru.ClientID)
 	f.Add("a.b.c", "x509_san_dns:rp.example")
+	db := sampleAuthorizationRequest(PrefixRedirectURI + "https://rp.example/response/1")
+	db.Mustard.DeviceBound = true
+	dbo, _ := SignRequestObject(db, nil, "")
+	f.Add(dbo, db.ClientID)
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, obj, clientID string) {
 		got, err := ParseRequestObject(context.Background(), obj, clientID, keys, now)

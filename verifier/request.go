@@ -44,6 +44,10 @@ type PresentationRequest struct {
 	ResponseURI    string    `json:"response_uri"`              // where the wallet POSTs its answer
 	ClientName     string    `json:"client_name,omitempty"`     // who asks, for the wallet's prompt
 	ExpiresAt      time.Time `json:"expires_at"`
+	// DeviceBound asks for a device-bound persona (one only the wallet's
+	// enrolled TPM can derive, circuits/devicebound); the relying party
+	// verifies with Policy.DeviceBound.
+	DeviceBound bool `json:"device_bound,omitempty"`
 	// OID4VP is set when the request came as an OpenID4VP Authorization
 	// Request: the wallet answers it with a vp_token by direct_post.
 	OID4VP *AuthorizationRequest `json:"-"`

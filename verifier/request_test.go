@@ -65,6 +65,11 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"type":"mustard-presentation-request"}`))
 	f.Add([]byte(`[]`))
+	db := sampleRequest()
+	db.DeviceBound = true
+	b, _ = json.Marshal(db)
+	f.Add(b)
+	f.Add([]byte(`{"type":"mustard-presentation-request","audience":"a","scope":"s","nonce":"n","response_uri":"https://x","device_bound":"yes"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := ParseRequest(b)
 		if err != nil {

@@ -48,6 +48,12 @@ func (v *Verifier) checkProof(p *persona.ProofJSON, h Holder, policy Policy) (*p
 	if policy.Audience == "" || policy.Nonce == "" || policy.Scope == "" {
 		return nil, ErrInvalidRequest
 	}
+	if policy.DeviceBound {
+		// A self-issued proof of the persona or a k-of-n circuit is never
+		// device-bound; device-bound personas reach a relying party as
+		// credentials whose issuer checked the TPM's part.
+		return nil, ErrNotDeviceBound
+	}
 	st, err := persona.Decode(p)
 	if err != nil {
 		return nil, ErrMalformed

@@ -37,6 +37,13 @@ type Policy struct {
 	// verifying key, is at least MinProviders. 0 or 1 also accepts the
 	// persona circuit's single-provider proofs.
 	MinProviders int
+	// DeviceBound demands a device-bound persona (circuits/devicebound):
+	// a credential whose persona_proof_vk is the device-bound circuit's
+	// verifying key this verifier trusts (Config.DeviceBoundZK), so that
+	// its issuer checked a proof only the enrolled TPM could make. Other
+	// personas, self-issued proofs included, are refused with
+	// ErrNotDeviceBound.
+	DeviceBound bool
 }
 
 // Verdict is an accepted presentation.
@@ -77,6 +84,11 @@ type Config struct {
 	// k-of-n proofs are checked against (their revocation entries name the
 	// credential, not a provider); nil means RevocationRoot.
 	ThresholdRevocationRoot func() fr.Element
+	// DeviceBoundZK are the device-bound circuit's keys (optional; only
+	// VKID is used): the verifying key a credential's persona_proof_vk
+	// must name under Policy.DeviceBound. Nil refuses every presentation
+	// under such a policy.
+	DeviceBoundZK *zk.Keys
 }
 
 // Verifier checks persona presentations.
@@ -158,6 +170,9 @@ func (v *Verifier) decide(issuer string, claims map[string]any, expiry time.Time
 	}
 	if g < policy.MinGrade {
 		return nil, ErrGrade
+	}
+	if policy.DeviceBound && !v.deviceBoundVK(claims["persona_proof_vk"]) {
+		return nil, ErrNotDeviceBound
 	}
 	for _, c := range policy.RequiredClaims {
 		switch x := claims[c].(type) {

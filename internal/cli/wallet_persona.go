@@ -46,6 +46,8 @@ type personaJSON struct {
 	Predicates []string `json:"predicates"`
 	Disclosed  []string `json:"disclosed"`
 	Created    string   `json:"created"`
+	// DeviceBound: proved with this device's TPM key (--device-bound).
+	DeviceBound bool `json:"device_bound,omitempty"`
 }
 
 func toPersonaJSON(r *persona.Record) personaJSON {
@@ -56,7 +58,7 @@ func toPersonaJSON(r *persona.Record) personaJSON {
 		return s
 	}
 	return personaJSON{ID: r.ID, Scope: r.Scope, Pseudonym: r.Pseudonym, Issuer: r.Issuer, Format: r.Format, Expires: unixTime(r.Expiry),
-		Predicates: nz(r.Predicates), Disclosed: nz(r.Disclosed), Created: r.Created.UTC().Format(time.RFC3339)}
+		Predicates: nz(r.Predicates), Disclosed: nz(r.Disclosed), Created: r.Created.UTC().Format(time.RFC3339), DeviceBound: r.DeviceBound}
 }
 
 func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
@@ -235,7 +237,8 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 		return nil, 0, err
 	}
 	rec := &persona.Record{ID: persona.NewID(), Scope: spec.scope, Pseudonym: iss.Pseudonym, Key: kj, Credential: iss.Credential, Format: iss.Format,
-		Issuer: u.Meta.Issuer, StatusIndex: iss.StatusIndex, Expiry: iss.Expiry, Grade: zk.GradeName(grade), Predicates: spec.preds, Disclosed: spec.disclose, Created: time.Now().UTC().Truncate(time.Second)}
+		Issuer: u.Meta.Issuer, StatusIndex: iss.StatusIndex, Expiry: iss.Expiry, Grade: zk.GradeName(grade), Predicates: spec.preds, Disclosed: spec.disclose, Created: time.Now().UTC().Truncate(time.Second),
+		DeviceBound: spec.deviceBound}
 	old, _ := u.Persona(spec.scope)
 	if err := u.SavePersona(rec); err != nil {
 		return nil, 0, err

@@ -71,6 +71,9 @@ derives one first (unless --no-derive).`,
 				fmt.Fprintf(e.errw(), "OpenID4VP request from %s (%s).\n", req.OID4VP.ClientID, clientAuth(req.OID4VP.ClientID))
 			}
 			fmt.Fprintf(e.errw(), "%s asks for your %s persona: it will see %s.\n", who, req.Scope, what)
+			if req.DeviceBound {
+				fmt.Fprintln(e.errw(), "It requires a device-bound persona: one proved with this device's TPM key.")
+			}
 			if !yes && cmd.InOrStdin() == os.Stdin && term.IsTerminal(int(os.Stdin.Fd())) {
 				fmt.Fprint(e.errw(), "Share it? [y/N] ")
 				line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
@@ -131,6 +134,9 @@ func covers(rec *persona.Record, req *verifier.PresentationRequest) bool {
 			return false
 		}
 	}
+	if !persona.Answers(rec, req) {
+		return false
+	}
 	if req.MinGrade != "" {
 		want, err1 := zk.ParseGrade(req.MinGrade)
 		have, err2 := zk.ParseGrade(rec.Grade)
@@ -160,10 +166,18 @@ func (e *walletEnv) answer(ctx context.Context, u *persona.Unlocked, pin []byte,
 			if rec == nil {
 				return nil, fmt.Errorf("you have no persona for %s: make one with `mustard wallet persona new --scope %s`", req.Scope, req.Scope)
 			}
+			if !persona.Answers(rec, req) {
+				return nil, fmt.Errorf("%s asks for a device-bound persona and your %s persona is not one: run present without --no-derive", req.Audience, req.Scope)
+			}
 			return nil, fmt.Errorf("your %s persona does not prove what %s asks (%s): run present without --no-derive", req.Scope, req.Audience, strings.Join(append(append([]string{}, req.Predicates...), req.Disclose...), ", "))
 		}
 		if !u.Enrolled() {
 			return nil, persona.ErrNotEnrolled
+		}
+		if req.DeviceBound {
+			if err := u.Wallet.CanDeriveDeviceBound(); err != nil {
+				return nil, fmt.Errorf("%s asks for a device-bound persona, which only a wallet whose core credential is bound to this device's TPM can make (%s): answer from a wallet made with `mustard wallet init` (without --software) on a device with a TPM", req.Audience, strings.TrimPrefix(err.Error(), "persona: "))
+			}
 		}
 		if req.MinGrade != "" {
 			want, err := zk.ParseGrade(req.MinGrade)
@@ -179,10 +193,14 @@ func (e *walletEnv) answer(ctx context.Context, u *persona.Unlocked, pin []byte,
 				return nil, fmt.Errorf("the request asks for a predicate the wallet cannot prove: %w", err)
 			}
 		}
-		if rec, _, err = e.derivePersona(ctx, u, pin, deriveSpec{scope: req.Scope, preds: req.Predicates, disclose: req.Disclose, keysDir: keysDir}); err != nil {
+		if rec, _, err = e.derivePersona(ctx, u, pin, deriveSpec{scope: req.Scope, preds: req.Predicates, disclose: req.Disclose, keysDir: keysDir, deviceBound: req.DeviceBound}); err != nil {
 			return nil, err
 		}
 		derived = true
+	}
+	if !persona.Answers(rec, req) {
+		// Never an ordinary persona for a device-bound request.
+		return nil, fmt.Errorf("%s asks for a device-bound persona and your %s persona is not one", req.Audience, req.Scope)
 	}
 	key, err := jwk.ParseKey(rec.Key)
 	if err != nil {

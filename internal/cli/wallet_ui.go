@@ -265,6 +265,7 @@ textarea{width:100%;min-height:5rem;box-sizing:border-box}.ask{border:2px solid 
 <p><b>{{if .ClientName}}{{.ClientName}} ({{.Audience}}){{else}}{{.Audience}}{{end}}</b> asks for your <b>{{.Scope}}</b> persona{{if $.Persona}} ({{$.Persona.ID}}){{else}} (you have none yet: approving derives one{{if .Predicates}} proving {{join .Predicates}}{{end}}){{end}}.
 It will see: {{if .RequiredClaims}}<b>{{join .RequiredClaims}}</b>{{else}}only that you hold a persona{{end}}, and your pseudonym for {{.Scope}}.
 The answer goes to {{.ResponseURI}}.</p>
+{{if .DeviceBound}}<p>It requires a <b>device-bound</b> persona: one proved with this device's TPM key.</p>{{end}}
 <form method="post" action="/approve"><input type="hidden" name="csrf" value="{{$.CSRF}}">
 <input type="hidden" name="request" value="{{$.RequestText}}">
 <button type="submit">Approve and share</button> <a href="/">Decline</a></form></section>{{end}}

@@ -331,6 +331,7 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 	if s.Verifier, err = verifier.New(verifier.Config{
 		Issuers: issuers, Now: opts.Now, HTTPClient: opts.HTTPClient,
 		ZK: s.Keys, RegistryRoot: func() fr.Element { return root }, RevocationRoot: s.Provider.RevocationRoot,
+		DeviceBoundZK: s.DeviceBoundKeys,
 	}); err != nil {
 		return err
 	}
