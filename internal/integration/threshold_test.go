@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/mustard-id/mustard/circuits/threshold"
 	"github.com/mustard-id/mustard/coreid"
+	"github.com/mustard-id/mustard/internal/cli"
 	"github.com/mustard-id/mustard/internal/keystore"
 	"github.com/mustard-id/mustard/internal/server"
 	"github.com/mustard-id/mustard/internal/trust"
@@ -205,6 +208,35 @@ func TestServeThreshold2of3(t *testing.T) {
 	require.True(t, v.Valid)
 	_, err = present(3, snap)
 	require.Equal(t, verifier.ErrProviders.Type(), problemTypeOf(err), "%v", err)
+
+	// The CLI wallet: `wallet enroll --providers` with all three, then
+	// `wallet persona new` derives with the 2-of-n profile on its own (the
+	// wallet holds a k-of-n credential and the issuer serves K=2).
+	cliDir := t.TempDir()
+	t.Setenv("MUSTARD_PIN", "a long wallet passphrase")
+	cliSrc, err := coreid.SignJWTVC(k.owner.SampleSource, server.SampleSourceID, "did:example:holder", []string{"PersonIdentificationData"},
+		map[string]any{"personal_number": fmt.Sprintf("pn-kofn-cli-%d", now.UnixNano()), "birthdate": "1990-04-12", "nationality": "NL"}, now, now.Add(time.Hour))
+	require.NoError(t, err)
+	credFile := filepath.Join(cliDir, "pid.jwt")
+	require.NoError(t, os.WriteFile(credFile, []byte(cliSrc), 0o600))
+	walletDir := filepath.Join(cliDir, "wallet")
+	run := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := cli.Main(ctx, args, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	code, out := run("wallet", "init", "--software", "--wallet", walletDir)
+	require.Equal(t, 0, code, out)
+	code, out = run("wallet", "enroll", "--wallet", walletDir, "--credential", credFile, "--providers", strings.Join(k.base, ","), "--threshold", "2", "--issuer", k.srv[0].Issuer.ID())
+	require.Equal(t, 0, code, out)
+	code, out = run("wallet", "persona", "new", "--wallet", walletDir, "--scope", "cli.example", "--predicate", "age>=18", "--threshold", "3")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "serve --threshold 3")
+	code, out = run("wallet", "persona", "new", "--wallet", walletDir, "--scope", "cli.example", "--predicate", "age>=18", "--json")
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, `"scope": "cli.example"`)
+	_, err = os.Stat(filepath.Join(walletDir, "zk-threshold-2", "threshold-2.pk"))
+	require.NoError(t, err, "the wallet proved with the served 2-of-n key")
 
 	// The second provider revokes the credential (its k-of-n entry): the
 	// first server's union root includes it once its refresh interval has
