@@ -73,7 +73,7 @@ func serveSettings(c *serveConfig) []struct {
 		{"rate-limit", "MUSTARD_RATE_LIMIT", "1000", "requests per second per client address (bursts of twice that); 0 turns the limit off", &c.RateLimit},
 		{"tpm-ek-roots", "MUSTARD_TPM_EK_ROOTS", "", "PEM file of the TPM manufacturers' root CAs: TPM attestations need an EK certificate chaining to one of them (even in a development framework)", &c.TPMEKRoots},
 		{"device-bound", "MUSTARD_DEVICE_BOUND", "false", "accept device-bound personas (circuits/devicebound) and serve their keys: true or false; the first start sets the keys up (about a minute)", &c.DeviceBound},
-		{"threshold", "MUSTARD_THRESHOLD", "0", "accept K-of-n personas (circuits/threshold) for this K (2 to 16; 0 off) and serve their keys; the first start sets the keys up (about a minute for K=2)", &c.Threshold},
+		{"threshold", "MUSTARD_THRESHOLD", "0", "accept K-of-n personas (circuits/threshold) for this K (2 to 16; 0 off) and serve their keys; the first start sets the keys up (K=2: about 12 CPU seconds)", &c.Threshold},
 	}
 }
 

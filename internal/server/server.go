@@ -98,7 +98,7 @@ type Options struct {
 	// and the verifier then accept K-of-n persona proofs, checked against
 	// the framework's organisation registry and the framework-wide
 	// revocation root (threshold.go), and /v1/zk/threshold-K/files serves
-	// the keys. A development setup of K=2 takes about a minute.
+	// the keys. A development setup of K=2 takes about 12 CPU seconds.
 	Threshold int
 	// ThresholdRefresh is how often the other providers' revocation
 	// snapshots are fetched for the framework-wide revocation root

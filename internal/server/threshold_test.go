@@ -52,3 +52,28 @@ func TestThresholdFiles(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, w.Code, c)
 	}
 }
+
+// FuzzThresholdFile: whatever the path's circuit and name, the handler
+// answers 200 only for the configured K's own existing files, and 404
+// otherwise, without panicking.
+func FuzzThresholdFile(f *testing.F) {
+	dir := f.TempDir()
+	for _, n := range []string{"threshold-2.vk", "threshold-2.json", "persona.vk"} {
+		require.NoError(f, os.WriteFile(filepath.Join(dir, n), []byte(n), 0o600))
+	}
+	s := &Server{ThresholdKeys: map[int]*zk.Keys{2: {VKID: "sha256:cc"}}, zkDir: dir}
+	for _, c := range [][2]string{{"threshold-2", "threshold-2.vk"}, {"threshold-2", "persona.vk"}, {"threshold-+2", "threshold-+2.vk"}, {"threshold-99999999999999999999", "x"}, {"", ""}} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, circuit, name string) {
+		r := httptest.NewRequest(http.MethodGet, "/v1/zk/x/files/y", nil)
+		r.SetPathValue("circuit", circuit)
+		r.SetPathValue("name", name)
+		w := httptest.NewRecorder()
+		s.serveThresholdFile(w, r)
+		ok := circuit == "threshold-2" && (name == "threshold-2.vk" || name == "threshold-2.json")
+		if ok != (w.Code == http.StatusOK) || (!ok && w.Code != http.StatusNotFound) {
+			t.Fatalf("%q %q: %d", circuit, name, w.Code)
+		}
+	})
+}
