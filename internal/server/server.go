@@ -143,7 +143,6 @@ type Server struct {
 	// ThresholdKeys are the K-of-n circuit's keys by K (nil unless
 	// Options.Threshold).
 	ThresholdKeys map[int]*zk.Keys
-	revUnion      *revocationUnion
 	// Federations runs federation enrollments (nil without any).
 	Federations *coreid.Federations
 	Log         *tlog.Log

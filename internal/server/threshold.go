@@ -63,7 +63,6 @@ func (s *Server) thresholdRoots(opts Options, ownKey string) (registry, revocati
 	}
 	root := orgs.Root()
 	u := newRevocationUnion(s.Framework, ownKey, s.Provider, opts)
-	s.revUnion = u
 	return func() fr.Element { return root }, u.Root, nil
 }
 
