@@ -43,6 +43,7 @@ type serveConfig struct {
 	TPMEKRoots string `yaml:"tpm_ek_roots"`
 
 	DeviceBound string `yaml:"device_bound"`
+	Threshold   string `yaml:"threshold"`
 	// Federations are set in the file only: identity providers this
 	// provider runs logins at for federation enrollment.
 	Federations []server.Federation `yaml:"federations"`
@@ -72,6 +73,7 @@ func serveSettings(c *serveConfig) []struct {
 		{"rate-limit", "MUSTARD_RATE_LIMIT", "1000", "requests per second per client address (bursts of twice that); 0 turns the limit off", &c.RateLimit},
 		{"tpm-ek-roots", "MUSTARD_TPM_EK_ROOTS", "", "PEM file of the TPM manufacturers' root CAs: TPM attestations need an EK certificate chaining to one of them (even in a development framework)", &c.TPMEKRoots},
 		{"device-bound", "MUSTARD_DEVICE_BOUND", "false", "accept device-bound personas (circuits/devicebound) and serve their keys: true or false; the first start sets the keys up (about a minute)", &c.DeviceBound},
+		{"threshold", "MUSTARD_THRESHOLD", "0", "accept K-of-n personas (circuits/threshold) for this K (2 to 16; 0 off) and serve their keys; the first start sets the keys up (K=2: about 12 CPU seconds)", &c.Threshold},
 	}
 }
 
@@ -86,7 +88,7 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&fromFile); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("config file %s: %v (settings: data, database, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, rate_limit, governance_keys, governance_threshold, tpm_ek_roots, device_bound, federations)", file, oneLine(err))
+			return fmt.Errorf("config file %s: %v (settings: data, database, addr, public_url, tls_cert, tls_key, acme_domain, log_format, log_level, rate_limit, governance_keys, governance_threshold, tpm_ek_roots, device_bound, threshold, federations)", file, oneLine(err))
 		}
 	}
 	c.Federations = fromFile.Federations
@@ -111,6 +113,9 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 	if c.DeviceBound != "true" && c.DeviceBound != "false" {
 		return fmt.Errorf("--device-bound is true or false, not %q", c.DeviceBound)
 	}
+	if k, err := strconv.Atoi(c.Threshold); err != nil || k < 0 || k == 1 || k > 16 {
+		return fmt.Errorf("--threshold is 0 (off) or a number of providers from 2 to 16, not %q", c.Threshold)
+	}
 	if r, err := strconv.ParseFloat(c.RateLimit, 64); err != nil || r < 0 {
 		return fmt.Errorf("--rate-limit is a number of requests per second, not %q", c.RateLimit)
 	}
@@ -118,6 +123,11 @@ func (c *serveConfig) resolve(flags *pflag.FlagSet, file string) error {
 		return fmt.Errorf("--log-format is json or text, not %q", c.LogFormat)
 	}
 	return nil
+}
+
+func (c *serveConfig) threshold() int {
+	k, _ := strconv.Atoi(c.Threshold)
+	return k
 }
 
 func (c *serveConfig) rateLimit() float64 {
@@ -148,9 +158,11 @@ func newServeCmd() *cobra.Command {
 Each setting comes from, in order of precedence: its flag, its MUSTARD_*
 environment variable (MUSTARD_DATA, MUSTARD_DATABASE, MUSTARD_ADDR, MUSTARD_PUBLIC_URL,
 MUSTARD_TLS_CERT, MUSTARD_TLS_KEY, MUSTARD_ACME_DOMAIN, MUSTARD_LOG_FORMAT,
-MUSTARD_LOG_LEVEL, MUSTARD_RATE_LIMIT, MUSTARD_TPM_EK_ROOTS), the YAML file given
+MUSTARD_LOG_LEVEL, MUSTARD_RATE_LIMIT, MUSTARD_TPM_EK_ROOTS, MUSTARD_DEVICE_BOUND,
+MUSTARD_THRESHOLD), the YAML file given
 with --config (keys data, database, addr, public_url, tls_cert, tls_key,
-acme_domain, log_format, log_level, rate_limit, tpm_ek_roots), its
+acme_domain, log_format, log_level, rate_limit, tpm_ek_roots, device_bound,
+threshold), its
 default. Federation identity providers (issuer, client_id, client_secret)
 are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPHRASE.`,
 		Args: cobra.NoArgs,
@@ -205,7 +217,7 @@ are listed under "federations" in the file. Keys are sealed under MUSTARD_PASSPH
 			if cfg.PublicURL == "" {
 				cfg.PublicURL = scheme + "://" + ln.Addr().String()
 			}
-			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit(), Governance: gov, EKRoots: cfg.TPMEKRoots, DeviceBound: cfg.DeviceBound == "true"})
+			srv, err := server.Open(cmd.Context(), server.Options{DataDir: cfg.Data, Database: cfg.Database, Progress: progress(out), PublicURL: cfg.PublicURL, Federations: cfg.Federations, RateLimit: cfg.rateLimit(), Governance: gov, EKRoots: cfg.TPMEKRoots, DeviceBound: cfg.DeviceBound == "true", Threshold: cfg.threshold()})
 			if err != nil {
 				return err
 			}

@@ -65,6 +65,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	var scope, minGrade, keysDir string
 	var preds, disclose []string
 	var replace, vci, deviceBound bool
+	var thresholdK int
 	cmd := &cobra.Command{
 		Use:   "new --scope SITE [--predicate age>=18 ...] [--disclose country ...]",
 		Short: "Derive a persona for a site: prove in zero knowledge, get its credential from the issuer",
@@ -95,7 +96,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 			} else if err != nil && !errors.Is(err, persona.ErrUnknownPerson) {
 				return err
 			}
-			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir, oid4vci: vci, deviceBound: deviceBound})
+			rec, proving, err := e.derivePersona(ctx, u, pin, deriveSpec{scope: scope, preds: preds, disclose: disclose, minGrade: minGrade, keysDir: keysDir, oid4vci: vci, deviceBound: deviceBound, threshold: thresholdK})
 			if err != nil {
 				return err
 			}
@@ -122,6 +123,7 @@ func newWalletPersonaNewCmd(e *walletEnv) *cobra.Command {
 	f.BoolVar(&replace, "replace", false, "replace the persona you already have for this scope")
 	f.BoolVar(&vci, "oid4vci", false, "get the credential over OpenID for Verifiable Credential Issuance (offer, token, c_nonce, key proof) instead of POST /v1/persona")
 	f.BoolVar(&deviceBound, "device-bound", false, "prove with this device's TPM key, so that only this device can derive it (the server must offer device-bound personas)")
+	f.IntVar(&thresholdK, "threshold", 0, "prove that this many providers signed your core credential (k-of-n; the server must run serve --threshold K); default: the most the server accepts when you enrolled with --providers")
 	return cmd
 }
 
@@ -133,6 +135,7 @@ type deriveSpec struct {
 	keysDir         string
 	oid4vci         bool // get the credential over OpenID4VCI
 	deviceBound     bool // prove with the TPM's device key (circuits/devicebound)
+	threshold       int  // K of a k-of-n proof (circuits/threshold); 0: automatic
 }
 
 // walletGrade is the grade the wallet's personas prove by default: the
@@ -163,8 +166,18 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 	if spec.oid4vci && spec.deviceBound {
 		return nil, 0, &usageError{"device-bound personas are not issued over OpenID4VCI yet: leave out --oid4vci"}
 	}
+	var kofn *thresholdProfile
+	if !spec.deviceBound {
+		if kofn, err = e.thresholdFor(ctx, c, u, spec.threshold); err != nil {
+			return nil, 0, err
+		}
+	} else if spec.threshold != 0 {
+		return nil, 0, &usageError{"choose --device-bound or --threshold, not both"}
+	}
 	var keys *zk.Keys
-	if spec.deviceBound {
+	if kofn != nil {
+		keys = kofn.keys
+	} else if spec.deviceBound {
 		keys, err = e.deviceBoundKeys(ctx, c)
 	} else {
 		keys, err = e.provingKeys(ctx, c, spec.keysDir)
@@ -193,6 +206,9 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 			}
 			bound = b
 			return &b.ProofJSON, nil
+		}
+		if kofn != nil {
+			return e.proveThreshold(ctx, u, pin, kofn, fw, key, q)
 		}
 		var proof *circuit.ProofJSON
 		err := e.withProgress("proving", func() error {

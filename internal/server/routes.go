@@ -103,6 +103,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/zk/persona/files/{name}", s.serveZKFile)
 	mux.HandleFunc("GET /v1/zk/community/files/{name}", s.serveZKFile)
 	mux.HandleFunc("GET /v1/zk/devicebound/files/{name}", s.serveZKFile)
+	mux.HandleFunc("GET /v1/zk/{circuit}/files/{name}", s.serveThresholdFile)
 	comm := s.Communities.Handler()
 	for _, route := range community.Routes {
 		mux.Handle(route, comm)

@@ -93,6 +93,18 @@ type Options struct {
 	// device-bound persona proofs, and /v1/zk/devicebound/files serves
 	// the keys. A development setup takes about a minute on two cores.
 	DeviceBound bool
+	// Threshold K (2 to 16; 0 turns it off) loads (or, the first time,
+	// sets up) the K-of-n circuit's keys (circuits/threshold): the issuer
+	// and the verifier then accept K-of-n persona proofs, checked against
+	// the framework's organisation registry and the framework-wide
+	// revocation root (threshold.go), and /v1/zk/threshold-K/files serves
+	// the keys. A development setup of K=2 takes about 12 CPU seconds.
+	Threshold int
+	// ThresholdRefresh is how often the other providers' revocation
+	// snapshots are fetched for the framework-wide revocation root
+	// (DefaultThresholdRefresh when 0); see revocationUnion for the
+	// staleness bound.
+	ThresholdRefresh time.Duration
 }
 
 // Federation is this provider's client registration at a federation's
@@ -128,6 +140,9 @@ type Server struct {
 	// DeviceBoundKeys are the device-bound circuit's keys (nil unless
 	// Options.DeviceBound).
 	DeviceBoundKeys *zk.Keys
+	// ThresholdKeys are the K-of-n circuit's keys by K (nil unless
+	// Options.Threshold).
+	ThresholdKeys map[int]*zk.Keys
 	// Federations runs federation enrollments (nil without any).
 	Federations *coreid.Federations
 	Log         *tlog.Log
@@ -296,6 +311,17 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
+	var thresholdCfg *issuer.Threshold
+	var thresholdReg, thresholdRev func() fr.Element
+	if opts.Threshold != 0 {
+		if err := s.setupThreshold(opts); err != nil {
+			return err
+		}
+		if thresholdReg, thresholdRev, err = s.thresholdRoots(opts, hexKey(provKey)); err != nil {
+			return err
+		}
+		thresholdCfg = &issuer.Threshold{Keys: s.ThresholdKeys, RegistryRoot: thresholdReg, RevocationRoot: thresholdRev, MinProviders: 1}
+	}
 	if s.Issuer, err = issuer.New(issuer.Config{
 		ID:             issuerID,
 		Key:            issKey,
@@ -310,6 +336,7 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		IsFinal:        func(err error) bool { return errors.Is(err, store.ErrFinal) },
 
 		DeviceBoundKeys: s.DeviceBoundKeys,
+		Threshold:       thresholdCfg,
 	}, s.Store); err != nil {
 		return err
 	}
@@ -332,6 +359,7 @@ func (s *Server) open(ctx context.Context, opts Options) error {
 		Issuers: issuers, Now: opts.Now, HTTPClient: opts.HTTPClient,
 		ZK: s.Keys, RegistryRoot: func() fr.Element { return root }, RevocationRoot: s.Provider.RevocationRoot,
 		DeviceBoundZK: s.DeviceBoundKeys,
+		ThresholdZK:   s.ThresholdKeys, ThresholdRegistryRoot: thresholdReg, ThresholdRevocationRoot: thresholdRev,
 	}); err != nil {
 		return err
 	}
