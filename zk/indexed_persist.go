@@ -2,6 +2,7 @@ package zk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"slices"
 
@@ -102,7 +103,8 @@ func DecodeIndexedTree(depth, n int, data []byte) (*IndexedTree, error) {
 		if k+1 < len(order) {
 			t.next[i] = t.values[order[k+1]]
 		}
-		t.sorted.ReplaceOrInsert(t.values[i])
+		k := val(i)
+		t.sorted.ReplaceOrInsert(sortItem{key: [4]uint64{binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(k[8:]), binary.BigEndian.Uint64(k[16:]), binary.BigEndian.Uint64(k[24:])}, val: t.values[i]})
 	}
 	off := n * fr.Bytes
 	for k, l := range levelLens(depth, n+1) {
