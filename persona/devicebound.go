@@ -11,6 +11,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/mustard-id/mustard/circuits/devicebound"
+	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/issuer"
@@ -34,6 +35,14 @@ type Progress func(msg string)
 // credential commits, revealing neither. keys are the device-bound
 // circuit's.
 func (w *Wallet) DeriveDeviceBound(ctx context.Context, keys *zk.Keys, pin []byte, fw *trust.Document, snap coreid.Snapshot, personaKey jwk.Key, q Query, progress Progress) (*devicebound.ProofJSON, error) {
+	return w.deriveDeviceBound(ctx, keys, func() (*persona.Public, *persona.Private, error) {
+		return w.Statement(pin, fw, snap.Entries, snap.Root, personaKey, q)
+	}, q, progress)
+}
+
+// deriveDeviceBound is DeriveDeviceBound with the persona statement built
+// by statement (from a snapshot, or from a revocation cache).
+func (w *Wallet) deriveDeviceBound(ctx context.Context, keys *zk.Keys, statement func() (*persona.Public, *persona.Private, error), q Query, progress Progress) (*devicebound.ProofJSON, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -51,7 +60,7 @@ func (w *Wallet) DeriveDeviceBound(ctx context.Context, keys *zk.Keys, pin []byt
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotDeviceBound, err)
 	}
-	pub, priv, err := w.Statement(pin, fw, snap.Entries, snap.Root, personaKey, q)
+	pub, priv, err := statement()
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/mustard-id/mustard/circuits/devicebound"
 	"github.com/mustard-id/mustard/circuits/persona"
 	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/trust"
@@ -29,7 +30,13 @@ type RevocationUpdate struct {
 	Size    int
 	Root    fr.Element
 	Entries []fr.Element
+	// SignedRoot is the provider's signed root (a JWS of
+	// coreid.RootStatement), unverified; empty if the server sent none.
+	SignedRoot string
 }
+
+// maxSignedRoot bounds a signed root's length.
+const maxSignedRoot = 8 << 10
 
 // RevocationsSince fetches up to limit revocation entries after the first
 // since (limit 0: as many as the server sends).
@@ -57,7 +64,10 @@ func ParseRevocationUpdate(raw []byte, since int) (RevocationUpdate, error) {
 	if j.Since != since || j.Size < since || len(j.Entries) > j.Size-since {
 		return u, errors.New("persona: the revocation update does not fit its request")
 	}
-	u.Since, u.Size = j.Since, j.Size
+	if len(j.SignedRoot) > maxSignedRoot {
+		return u, errors.New("persona: the revocation update's signed root is too long")
+	}
+	u.Since, u.Size, u.SignedRoot = j.Since, j.Size, j.SignedRoot
 	var err error
 	if u.Root, err = zk.ParseHex(j.Root); err != nil {
 		return u, err
@@ -74,6 +84,13 @@ func ParseRevocationUpdate(raw []byte, since int) (RevocationUpdate, error) {
 // fetchFrom pages through the entries after the first since until it has
 // them all; it returns them with the whole tree's root.
 func (c *Client) fetchFrom(ctx context.Context, since int) ([]fr.Element, fr.Element, error) {
+	entries, root, _, err := c.fetchSigned(ctx, since)
+	return entries, root, err
+}
+
+// fetchSigned is fetchFrom that also returns the last page's signed root
+// (unverified).
+func (c *Client) fetchSigned(ctx context.Context, since int) ([]fr.Element, fr.Element, string, error) {
 	page := c.RevocationPage
 	if page <= 0 {
 		page = RevocationPage
@@ -82,14 +99,14 @@ func (c *Client) fetchFrom(ctx context.Context, since int) ([]fr.Element, fr.Ele
 	for {
 		u, err := c.RevocationsSince(ctx, since+len(out), page)
 		if err != nil {
-			return nil, fr.Element{}, err
+			return nil, fr.Element{}, "", err
 		}
 		out = append(out, u.Entries...)
 		if since+len(out) >= u.Size {
-			return out, u.Root, nil
+			return out, u.Root, u.SignedRoot, nil
 		}
 		if len(u.Entries) == 0 {
-			return nil, fr.Element{}, errors.New("persona: the revocation update stalled")
+			return nil, fr.Element{}, "", errors.New("persona: the revocation update stalled")
 		}
 	}
 }
@@ -103,8 +120,9 @@ func (c *Client) fetchFrom(ctx context.Context, since int) ([]fr.Element, fr.Ele
 // than the whole snapshot did: which credential the wallet holds stays
 // its own. Safe for concurrent use.
 type RevocationCache struct {
-	mu   sync.Mutex
-	tree *zk.IndexedTree
+	mu     sync.Mutex
+	tree   *zk.IndexedTree
+	signed string // the provider's signed root for tree, when RevocationFile.Sync checked it
 }
 
 // Sync brings the cache up to the provider's current tree: the new
@@ -186,4 +204,17 @@ func (w *Wallet) DeriveCached(ctx context.Context, keys *zk.Keys, pin []byte, fw
 		return nil, err
 	}
 	return w.prove(keys, pub, priv, q)
+}
+
+// DeriveDeviceBoundCached is DeriveDeviceBound against a synced
+// revocation cache.
+func (w *Wallet) DeriveDeviceBoundCached(ctx context.Context, keys *zk.Keys, pin []byte, fw *trust.Document, rc *RevocationCache, personaKey jwk.Key, q Query, progress Progress) (*devicebound.ProofJSON, error) {
+	return w.deriveDeviceBound(ctx, keys, func() (*persona.Public, *persona.Private, error) {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if rc.tree == nil {
+			return nil, nil, errors.New("persona: the revocation cache was never synced")
+		}
+		return w.statement(pin, fw, rc.tree, personaKey, q)
+	}, q, progress)
 }

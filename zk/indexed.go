@@ -13,10 +13,31 @@ import (
 // few cache lines each, about four levels for a million values.
 const sortedDegree = 64
 
-func lessElement(a, b fr.Element) bool { return a.Cmp(&b) < 0 }
+// sortItem is a value in the B-tree with its canonical limbs, most
+// significant first: comparing them is a few integer comparisons, where
+// fr.Element.Cmp leaves Montgomery form for both operands every time
+// (building the B-tree of a million values took most of a second).
+type sortItem struct {
+	key [4]uint64
+	val fr.Element
+}
 
-func newSorted() *btree.BTreeG[fr.Element] {
-	return btree.NewG(sortedDegree, lessElement)
+func itemOf(v fr.Element) sortItem {
+	b := v.Bits()
+	return sortItem{key: [4]uint64{b[3], b[2], b[1], b[0]}, val: v}
+}
+
+func lessItem(a, b sortItem) bool {
+	for i := range a.key {
+		if a.key[i] != b.key[i] {
+			return a.key[i] < b.key[i]
+		}
+	}
+	return false
+}
+
+func newSorted() *btree.BTreeG[sortItem] {
+	return btree.NewG(sortedDegree, lessItem)
 }
 
 // IndexedTree is an indexed (sorted, linked) Merkle tree: each leaf holds a
@@ -30,10 +51,10 @@ func newSorted() *btree.BTreeG[fr.Element] {
 // O(depth) hashes to update two leaves' paths, whatever the tree's size.
 type IndexedTree struct {
 	tree   *Tree
-	sorted *btree.BTreeG[fr.Element] // values in increasing order, sentinel 0 included
-	index  map[fr.Element]int        // value -> leaf index
-	next   []fr.Element              // leaf index -> next value
-	values []fr.Element              // leaf index -> value (insertion order)
+	sorted *btree.BTreeG[sortItem] // values in increasing order, sentinel 0 included
+	index  map[fr.Element]int      // value -> leaf index
+	next   []fr.Element            // leaf index -> next value
+	values []fr.Element            // leaf index -> value (insertion order)
 }
 
 // RevLeaf is the hash of an indexed-tree leaf.
@@ -45,7 +66,7 @@ func RevLeaf(value, next fr.Element) fr.Element {
 func NewIndexedTree(depth int) *IndexedTree {
 	t := &IndexedTree{tree: NewTree(depth), index: map[fr.Element]int{}, sorted: newSorted()}
 	var zero fr.Element
-	t.sorted.ReplaceOrInsert(zero)
+	t.sorted.ReplaceOrInsert(itemOf(zero))
 	t.index[zero] = 0
 	t.next = []fr.Element{zero}
 	t.values = []fr.Element{zero}
@@ -89,7 +110,7 @@ func (t *IndexedTree) Insert(x fr.Element) error {
 	if err := t.tree.Set(uint64(low), RevLeaf(lowVal, x)); err != nil {
 		return err
 	}
-	t.sorted.ReplaceOrInsert(x)
+	t.sorted.ReplaceOrInsert(itemOf(x))
 	t.index[x] = int(i)
 	t.next = append(t.next, next)
 	t.values = append(t.values, x)
@@ -100,8 +121,8 @@ func (t *IndexedTree) Insert(x fr.Element) error {
 // absent): at least the sentinel 0.
 func (t *IndexedTree) lowValue(x fr.Element) fr.Element {
 	var low fr.Element
-	t.sorted.DescendLessOrEqual(x, func(v fr.Element) bool {
-		low = v
+	t.sorted.DescendLessOrEqual(itemOf(x), func(v sortItem) bool {
+		low = v.val
 		return false
 	})
 	return low
@@ -156,11 +177,22 @@ func IndexedTreeFrom(depth int, values []fr.Element) (*IndexedTree, error) {
 		}
 		t.index[v] = i
 	}
-	sorted := slices.Clone(t.values)
-	slices.SortFunc(sorted, func(a, b fr.Element) int { return a.Cmp(&b) })
+	sorted := make([]sortItem, n+1)
+	for i, v := range t.values {
+		sorted[i] = itemOf(v)
+	}
+	slices.SortFunc(sorted, func(a, b sortItem) int {
+		if lessItem(a, b) {
+			return -1
+		}
+		if lessItem(b, a) {
+			return 1
+		}
+		return 0
+	})
 	t.next = make([]fr.Element, n+1)
 	for k := 0; k+1 < len(sorted); k++ {
-		t.next[t.index[sorted[k]]] = sorted[k+1]
+		t.next[t.index[sorted[k].val]] = sorted[k+1].val
 	}
 	// In increasing order, each insert goes to the rightmost leaf node.
 	t.sorted = newSorted()

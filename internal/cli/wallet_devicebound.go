@@ -11,7 +11,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/mustard-id/mustard/circuits/devicebound"
-	"github.com/mustard-id/mustard/coreid"
 	"github.com/mustard-id/mustard/internal/trust"
 	"github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/zk"
@@ -55,8 +54,8 @@ func (e *walletEnv) deviceBoundKeys(ctx context.Context, c *persona.Client) (*zk
 
 // proveDeviceBound derives a device-bound persona proof, printing each
 // step and, while proving, the elapsed time each second.
-func (e *walletEnv) proveDeviceBound(ctx context.Context, u *persona.Unlocked, pin []byte, keys *zk.Keys, fw *trust.Document, snap coreid.Snapshot, key jwk.Key, q persona.Query) (*devicebound.ProofJSON, error) {
-	return u.Wallet.DeriveDeviceBound(ctx, keys, pin, fw, snap, key, q, func(msg string) {
+func (e *walletEnv) proveDeviceBound(ctx context.Context, u *persona.Unlocked, pin []byte, keys *zk.Keys, fw *trust.Document, rc *persona.RevocationCache, key jwk.Key, q persona.Query) (*devicebound.ProofJSON, error) {
+	return u.Wallet.DeriveDeviceBoundCached(ctx, keys, pin, fw, rc, key, q, func(msg string) {
 		fmt.Fprintf(e.errw(), "  %s\n", msg)
 	})
 }

@@ -185,9 +185,9 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 	if err != nil {
 		return nil, 0, err
 	}
-	snap, err := c.Revocations(ctx)
+	rc, err := e.syncRevocations(ctx, u, c)
 	if err != nil {
-		return nil, 0, fmt.Errorf("cannot fetch the revocation snapshot: %w", err)
+		return nil, 0, err
 	}
 	key, err := persona.NewPersonaKey()
 	if err != nil {
@@ -200,7 +200,7 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 		defer func() { proving = time.Since(start) }()
 		q := persona.Query{Scope: spec.scope, Nonce: nonce, MinGrade: grade, Predicates: spec.preds, Disclose: spec.disclose, Now: time.Now()}
 		if spec.deviceBound {
-			b, err := e.proveDeviceBound(ctx, u, pin, keys, fw, snap, key, q)
+			b, err := e.proveDeviceBound(ctx, u, pin, keys, fw, rc, key, q)
 			if err != nil {
 				return nil, keystoreHelp(err)
 			}
@@ -213,7 +213,7 @@ func (e *walletEnv) derivePersona(ctx context.Context, u *persona.Unlocked, pin 
 		var proof *circuit.ProofJSON
 		err := e.withProgress("proving", func() error {
 			var err error
-			proof, err = u.Wallet.Derive(ctx, keys, pin, fw, snap, key, q)
+			proof, err = u.Wallet.DeriveCached(ctx, keys, pin, fw, rc, key, q)
 			return err
 		})
 		if err != nil {

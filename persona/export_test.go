@@ -1,0 +1,4 @@
+package persona
+
+// EncodeRevocationFile lets the external tests write cache files.
+var EncodeRevocationFile = encodeRevocationFile
