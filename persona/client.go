@@ -154,6 +154,12 @@ func (c *Client) Nonce(ctx context.Context, scope string) (string, error) {
 
 // Issue sends a persona proof with the persona key's proof of possession.
 func (c *Client) Issue(ctx context.Context, issuerID string, proof *persona.ProofJSON, personaKey jwk.Key) (*issuer.IssuedJSON, error) {
+	return c.issue(ctx, issuerID, proof, "", personaKey)
+}
+
+// issue posts a persona proof (with deviceR for a device-bound one) and
+// the persona key's proof of possession to POST /v1/persona.
+func (c *Client) issue(ctx context.Context, issuerID string, proof *persona.ProofJSON, deviceR string, personaKey jwk.Key) (*issuer.IssuedJSON, error) {
 	pub, err := personaKey.PublicKey()
 	if err != nil {
 		return nil, err
@@ -167,7 +173,8 @@ func (c *Client) Issue(ctx context.Context, issuerID string, proof *persona.Proo
 		return nil, err
 	}
 	var out issuer.IssuedJSON
-	if err := c.do(ctx, http.MethodPost, "/v1/persona", issuer.RequestJSON{Proof: *proof, HolderJWK: pj, PoP: pop}, &out); err != nil {
+	body := issuer.RequestJSON{Proof: *proof, HolderJWK: pj, PoP: pop, DeviceR: deviceR}
+	if err := c.do(ctx, http.MethodPost, "/v1/persona", body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -2,10 +2,8 @@ package persona
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -125,24 +123,7 @@ func proveWithTicks(ctx context.Context, prove func() ([]byte, error), progress 
 // IssueDeviceBound asks the issuer for a persona credential on a
 // device-bound proof (its device_r beside the proof).
 func (c *Client) IssueDeviceBound(ctx context.Context, issuerID string, proof *devicebound.ProofJSON, personaKey jwk.Key) (*issuer.IssuedJSON, error) {
-	pub, err := personaKey.PublicKey()
-	if err != nil {
-		return nil, err
-	}
-	pj, err := json.Marshal(pub)
-	if err != nil {
-		return nil, err
-	}
-	pop, err := issuer.SignPossession(personaKey, issuerID, proof.Public.Nonce)
-	if err != nil {
-		return nil, err
-	}
-	var out issuer.IssuedJSON
-	body := issuer.RequestJSON{Proof: proof.ProofJSON, HolderJWK: pj, PoP: pop, DeviceR: proof.DeviceR}
-	if err := c.do(ctx, http.MethodPost, "/v1/persona", body, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return c.issue(ctx, issuerID, &proof.ProofJSON, proof.DeviceR, personaKey)
 }
 
 // DeviceBoundVK returns the verifying-key id of the server's device-bound

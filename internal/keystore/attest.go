@@ -134,15 +134,22 @@ func (k *TPM) Activate(idObject, encSecret []byte) (*Certification, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keystore: activate: %w", err)
 	}
-	qualifying := sha256.Sum256(act.CertInfo.Buffer)
+	return k.certifyWithAK(tpm2.NamedHandle{Handle: dev.handle.Handle, Name: dev.handle.Name}, ak, act.CertInfo.Buffer, "device key")
+}
+
+// certifyWithAK has the AK certify obj (TPM2_Certify), qualified by the
+// hash of the activated credential so the certification answers this
+// challenge only; what names obj in errors.
+func (k *TPM) certifyWithAK(obj tpm2.NamedHandle, ak *tpm2.CreatePrimaryResponse, credential []byte, what string) (*Certification, error) {
+	qualifying := sha256.Sum256(credential)
 	cert, err := tpm2.Certify{
-		ObjectHandle:   tpm2.AuthHandle{Handle: dev.handle.Handle, Name: dev.handle.Name, Auth: tpm2.PasswordAuth(nil)},
+		ObjectHandle:   tpm2.AuthHandle{Handle: obj.Handle, Name: obj.Name, Auth: tpm2.PasswordAuth(nil)},
 		SignHandle:     tpm2.AuthHandle{Handle: ak.ObjectHandle, Name: ak.Name, Auth: tpm2.PasswordAuth(nil)},
 		QualifyingData: tpm2.TPM2BData{Buffer: qualifying[:]},
 		InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
 	}.Execute(k.tpm)
 	if err != nil {
-		return nil, fmt.Errorf("keystore: certify device key: %w", err)
+		return nil, fmt.Errorf("keystore: certify %s: %w", what, err)
 	}
 	info, err := cert.CertifyInfo.Contents()
 	if err != nil {
@@ -150,13 +157,13 @@ func (k *TPM) Activate(idObject, encSecret []byte) (*Certification, error) {
 	}
 	sig, err := cert.Signature.Signature.ECDSA()
 	if err != nil {
-		return nil, fmt.Errorf("keystore: certify device key: %w", err)
+		return nil, fmt.Errorf("keystore: certify %s: %w", what, err)
 	}
 	der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(sig.SignatureR.Buffer), new(big.Int).SetBytes(sig.SignatureS.Buffer)})
 	if err != nil {
 		return nil, err
 	}
-	return &Certification{Credential: act.CertInfo.Buffer, CertifyInfo: tpm2.Marshal(info), Signature: der}, nil
+	return &Certification{Credential: credential, CertifyInfo: tpm2.Marshal(info), Signature: der}, nil
 }
 
 // attestationPrimaries creates the EK and the AK; the caller flushes them.

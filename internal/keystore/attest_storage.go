@@ -1,11 +1,8 @@
 package keystore
 
 import (
-	"crypto/sha256"
-	"encoding/asn1"
 	"errors"
 	"fmt"
-	"math/big"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
@@ -50,29 +47,7 @@ func (k *TPM) CertifyStorageKey(idObject, encSecret []byte) (*Certification, err
 	if err != nil {
 		return nil, fmt.Errorf("keystore: activate credential: %w", err)
 	}
-	qualifying := sha256.Sum256(act.CertInfo.Buffer)
-	cert, err := tpm2.Certify{
-		ObjectHandle:   tpm2.AuthHandle{Handle: k.srk.Handle, Name: k.srk.Name, Auth: tpm2.PasswordAuth(nil)},
-		SignHandle:     tpm2.AuthHandle{Handle: ak.ObjectHandle, Name: ak.Name, Auth: tpm2.PasswordAuth(nil)},
-		QualifyingData: tpm2.TPM2BData{Buffer: qualifying[:]},
-		InScheme:       tpm2.TPMTSigScheme{Scheme: tpm2.TPMAlgNull},
-	}.Execute(k.tpm)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: certify storage key: %w", err)
-	}
-	info, err := cert.CertifyInfo.Contents()
-	if err != nil {
-		return nil, err
-	}
-	sig, err := cert.Signature.Signature.ECDSA()
-	if err != nil {
-		return nil, fmt.Errorf("keystore: certify storage key: %w", err)
-	}
-	der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(sig.SignatureR.Buffer), new(big.Int).SetBytes(sig.SignatureS.Buffer)})
-	if err != nil {
-		return nil, err
-	}
-	return &Certification{Credential: act.CertInfo.Buffer, CertifyInfo: tpm2.Marshal(info), Signature: der}, nil
+	return k.certifyWithAK(tpm2.NamedHandle{Handle: k.srk.Handle, Name: k.srk.Name}, ak, act.CertInfo.Buffer, "storage key")
 }
 
 // maxWrappedField bounds each field of a software-wrapped import.

@@ -110,7 +110,8 @@ func (k *TPM) SealDuplicable(secret, pin []byte) ([]byte, error) {
 	return k.seal(secret, pin, duplicableTemplate)
 }
 
-// seal is Seal with a template.
+// seal creates a sealed-data object from tmpl under the storage root key
+// (Seal and SealDuplicable differ only in the template).
 func (k *TPM) seal(secret, pin []byte, tmpl tpm2.TPMTPublic) ([]byte, error) {
 	if err := checkSealInput(secret, pin); err != nil {
 		return nil, err

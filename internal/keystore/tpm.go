@@ -191,40 +191,7 @@ func (k *TPM) session(auth []byte, dir tpm2.AuthOption) tpm2.Session {
 // authValue travel to the TPM encrypted under a session salted with the
 // storage root key.
 func (k *TPM) Seal(secret, pin []byte) ([]byte, error) {
-	if err := checkSealInput(secret, pin); err != nil {
-		return nil, err
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.closed {
-		return nil, fmt.Errorf("keystore: seal: %w", ErrClosed)
-	}
-	auth := authValue(pin)
-	defer clear(auth)
-	rsp, err := tpm2.Create{
-		ParentHandle: tpm2.AuthHandle{
-			Handle: k.srk.Handle,
-			Name:   k.srk.Name,
-			Auth:   k.session(nil, tpm2.AESEncryption(128, tpm2.EncryptIn)),
-		},
-		InSensitive: tpm2.TPM2BSensitiveCreate{
-			Sensitive: &tpm2.TPMSSensitiveCreate{
-				UserAuth: tpm2.TPM2BAuth{Buffer: auth},
-				Data:     tpm2.NewTPMUSensitiveCreate(&tpm2.TPM2BSensitiveData{Buffer: secret}),
-			},
-		},
-		InPublic: tpm2.New2B(sealedTemplate),
-	}.Execute(k.tpm)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: seal: %w", err)
-	}
-	b := &blob{
-		kind:    k.kind,
-		srkName: k.srk.Name.Buffer,
-		public:  rsp.OutPublic.Bytes(),
-		private: rsp.OutPrivate.Buffer,
-	}
-	return b.marshal(), nil
+	return k.seal(secret, pin, sealedTemplate)
 }
 
 // Unseal loads a blob's object under the storage root key and unseals it

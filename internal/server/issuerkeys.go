@@ -204,26 +204,11 @@ func (s *Server) checkIssuerKeys(ctx context.Context, force, block bool) error {
 // at its start. It refuses when the trust framework names the issuer by
 // its key (did:jwk): a new key would be another, unaccredited issuer.
 func RotateIssuerKey(ctx context.Context, opts Options) (kid string, err error) {
-	if opts.Progress == nil {
-		opts.Progress = func(string) {}
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	st, err := openStore(ctx, opts)
+	s, sec, pass, err := openOffline(ctx, &opts)
 	if err != nil {
 		return "", err
 	}
-	defer st.Close()
-	s := &Server{Store: st}
-	pass, err := passphrase(opts)
-	if err != nil {
-		return "", err
-	}
-	sec, err := s.loadSecrets(ctx, pass, opts.Progress)
-	if err != nil {
-		return "", err
-	}
+	defer s.Store.Close()
 	old, err := jwk.ParseKey(sec.Issuer)
 	if err != nil {
 		return "", err
@@ -259,7 +244,7 @@ func RotateIssuerKey(ctx context.Context, opts Options) (kid string, err error) 
 	if err != nil {
 		return "", err
 	}
-	if err := st.AppendLog(ctx, tlog.NewEntry(tlog.KindIssuerKey, now, map[string]string{
+	if err := s.Store.AppendLog(ctx, tlog.NewEntry(tlog.KindIssuerKey, now, map[string]string{
 		"key":      fmt.Sprintf("%x", tp),
 		"previous": fmt.Sprintf("%x", prev),
 	})); err != nil {

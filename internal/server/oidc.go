@@ -73,30 +73,40 @@ func (s *Server) openOIDC(ctx context.Context, opts Options, pass []byte, sec *s
 // ID token lifetime (one hour) and a margin for clocks and caches.
 const retiredKeyLife = 2 * time.Hour
 
-// RotateOIDCKey puts a new ID token signing key in service in the data
-// directory; the old one stays published for retiredKeyLife. Servers
-// pick the new key up when they (re)start.
-func RotateOIDCKey(ctx context.Context, opts Options) (kid string, err error) {
+// openOffline opens the data directory's store and unseals its key bundle
+// for a command that changes keys without serving (rotate-key); the
+// caller closes s.Store.
+func openOffline(ctx context.Context, opts *Options) (s *Server, sec *secrets, pass []byte, err error) {
 	if opts.Progress == nil {
 		opts.Progress = func(string) {}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	st, err := openStore(ctx, opts)
+	st, err := openStore(ctx, *opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s = &Server{Store: st}
+	if pass, err = passphrase(*opts); err == nil {
+		sec, err = s.loadSecrets(ctx, pass, opts.Progress)
+	}
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return s, sec, pass, nil
+}
+
+// RotateOIDCKey puts a new ID token signing key in service in the data
+// directory; the old one stays published for retiredKeyLife. Servers
+// pick the new key up when they (re)start.
+func RotateOIDCKey(ctx context.Context, opts Options) (kid string, err error) {
+	s, sec, pass, err := openOffline(ctx, &opts)
 	if err != nil {
 		return "", err
 	}
-	defer st.Close()
-	s := &Server{Store: st}
-	pass, err := passphrase(opts)
-	if err != nil {
-		return "", err
-	}
-	sec, err := s.loadSecrets(ctx, pass, opts.Progress)
-	if err != nil {
-		return "", err
-	}
+	defer s.Store.Close()
 	if sec.OIDC != nil {
 		kept := []retiredKey{{Key: sec.OIDC, RetiredAt: opts.Now().Unix()}}
 		for _, r := range sec.OIDCRetired {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,14 +168,5 @@ func (s *Server) serveThresholdFile(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.ErrNotFound)
 		return
 	}
-	f, err := os.Open(filepath.Join(s.zkDir, name))
-	if err != nil {
-		problem.Write(w, r, problem.ErrNotFound)
-		return
-	}
-	defer f.Close()
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("ETag", `"`+keys.VKID+`"`)
-	w.Header().Set("Cache-Control", "public, max-age=86400")
-	http.ServeContent(w, r, name, time.Time{}, f)
+	s.sendZKFile(w, r, name, ctype, keys.VKID)
 }

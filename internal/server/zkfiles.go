@@ -44,6 +44,13 @@ func (s *Server) serveZKFile(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.ErrNotFound)
 		return
 	}
+	s.sendZKFile(w, r, name, ctype, vk)
+}
+
+// sendZKFile serves a circuit's key file from the data directory's zk
+// directory, with the verifying key's id as its ETag (the keys never
+// change under one id).
+func (s *Server) sendZKFile(w http.ResponseWriter, r *http.Request, name, ctype, vkID string) {
 	f, err := os.Open(filepath.Join(s.zkDir, name))
 	if err != nil {
 		problem.Write(w, r, problem.ErrNotFound)
@@ -51,7 +58,7 @@ func (s *Server) serveZKFile(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("ETag", `"`+vk+`"`)
+	w.Header().Set("ETag", `"`+vkID+`"`)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	http.ServeContent(w, r, name, time.Time{}, f)
 }
