@@ -2,6 +2,7 @@ package oid4vci
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -236,7 +237,11 @@ func (s *Service) CreateOffer(ctx context.Context, req OfferRequest) (*OfferResu
 	}
 	now := s.cfg.Now()
 	exp := now.Add(s.cfg.CodeTTL)
-	code, offerID := randomToken(32), randomToken(16)
+	// The offer id is the secret of its credential_offer_uri; the code is
+	// derived from it, so that the store keeps neither: the offer (without
+	// its code) under the id's hash, the code's grant under the code's.
+	offerID := randomToken(32)
+	code := offerCode(offerID)
 	doc := codeDoc{IDs: req.ConfigurationIDs, Data: req.Data}
 	res := &OfferResult{Expires: exp}
 	grant := &PreAuthorizedGrant{Code: code}
@@ -258,10 +263,18 @@ func (s *Service) CreateOffer(ctx context.Context, req OfferRequest) (*OfferResu
 	if err != nil {
 		return nil, err
 	}
+	stored := res.Offer
+	storedGrant := *grant
+	storedGrant.Code = ""
+	stored.Grants = &Grants{PreAuthorized: &storedGrant}
+	sd, err := json.Marshal(stored)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.store.PutGrant(ctx, kindCode, hashOf(code), cd, exp); err != nil {
 		return nil, err
 	}
-	if err := s.store.PutGrant(ctx, kindOffer, offerID, od, exp); err != nil {
+	if err := s.store.PutGrant(ctx, kindOffer, hashOf(offerID), sd, exp); err != nil {
 		return nil, err
 	}
 	res.OfferURI = s.cfg.Issuer + Base + "/offers/" + offerID
@@ -274,6 +287,13 @@ func randomToken(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read does not fail (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// offerCode is the pre-authorized code of the offer whose id is offerID.
+func offerCode(offerID string) string {
+	m := hmac.New(sha256.New, []byte(offerID))
+	m.Write([]byte("mustard oid4vci pre-authorized_code"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func hashOf(s string) string {
@@ -349,14 +369,18 @@ func (s *Service) serveOffer(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, problem.ErrNotFound)
 		return
 	}
-	doc, err := s.store.Grant(r.Context(), kindOffer, id, s.cfg.Now())
+	doc, err := s.store.Grant(r.Context(), kindOffer, hashOf(id), s.cfg.Now())
 	if err != nil {
 		problem.Write(w, r, problem.ErrNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(doc)
+	var o Offer
+	if err := json.Unmarshal(doc, &o); err != nil || o.Grants == nil || o.Grants.PreAuthorized == nil {
+		s.fail(w, r, fmt.Errorf("oid4vci: stored offer: %v", err))
+		return
+	}
+	o.Grants.PreAuthorized.Code = offerCode(id)
+	writeJSON(w, http.StatusOK, o)
 }
 
 // serveToken is the token endpoint (§6) for the pre-authorized code grant.
