@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -165,6 +166,13 @@ func (c *Client) Redeem(ctx context.Context, offer *Offer, txCode string) (*Sess
 	as := offer.CredentialIssuer
 	switch {
 	case g.AuthorizationServer != "":
+		// §4.1.1: it MUST be one the issuer names (or the issuer itself
+		// when it names none); else an offer could send the code, and
+		// the tx_code the person types, to any server.
+		if !slices.Contains(meta.AuthorizationServers, g.AuthorizationServer) &&
+			!(len(meta.AuthorizationServers) == 0 && g.AuthorizationServer == offer.CredentialIssuer) {
+			return nil, errors.New("oid4vci: the offer's authorization_server is not one the issuer's metadata lists")
+		}
 		as = g.AuthorizationServer
 	case len(meta.AuthorizationServers) > 0:
 		as = meta.AuthorizationServers[0]

@@ -3,6 +3,8 @@ package oid4vci_test
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,4 +45,31 @@ func TestStoreHoldsNoSecrets(t *testing.T) {
 	offer, err := w.client().Resolve(context.Background(), ref)
 	require.NoError(t, err)
 	require.Equal(t, res.Offer, *offer)
+}
+
+// An offer's authorization_server must be one the issuer's metadata
+// lists (§4.1.1): otherwise a crafted offer names the real issuer and
+// sends the wallet's token request (the code, the tx_code the person
+// types) to another server.
+func TestRedeemRefusesForeignAuthorizationServer(t *testing.T) {
+	w := newWorld(t)
+	hits := 0
+	rogue := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		hits++
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = rw.Write([]byte(`{"issuer":"http://` + r.Host + `","token_endpoint":"http://` + r.Host + `/token"}`))
+	}))
+	defer rogue.Close()
+	res := w.offer(t, true)
+	offer := res.Offer
+	g := *offer.Grants.PreAuthorized
+	g.AuthorizationServer = rogue.URL
+	offer.Grants = &oid4vci.Grants{PreAuthorized: &g}
+	_, err := w.client().Redeem(context.Background(), &offer, res.TxCode)
+	require.Error(t, err)
+	require.Zero(t, hits)
+	// The issuer's own authorization server is accepted.
+	g.AuthorizationServer = w.svc.AuthorizationServer()
+	_, err = w.client().Redeem(context.Background(), &offer, res.TxCode)
+	require.NoError(t, err)
 }
