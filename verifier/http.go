@@ -153,7 +153,7 @@ func (a *API) serveRequest(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, err)
 		return
 	}
-	if body.Audience == "" || len(body.Audience) > 255 {
+	if body.Audience == "" || len(body.Audience) > 255 || IsClientIdentifier(body.Audience) {
 		problem.Write(w, r, ErrInvalidRequest)
 		return
 	}

@@ -66,11 +66,34 @@ func (r *PresentationRequest) Check() error {
 		len(r.RequiredClaims) > 16 || len(r.Predicates) > 8 || len(r.Disclose) > 4 {
 		return errors.New("verifier: presentation request too large")
 	}
+	if IsClientIdentifier(r.Audience) {
+		return errors.New("verifier: a presentation request's audience cannot be an OpenID4VP client identifier")
+	}
 	u, err := url.Parse(r.ResponseURI)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return errors.New("verifier: presentation request response_uri is not an http(s) URL")
 	}
 	return nil
+}
+
+// clientIDPrefixes are the OpenID4VP 1.0 Client Identifier Prefixes
+// (§5.9.3), those Mustard speaks and those it refuses.
+var clientIDPrefixes = []string{
+	PrefixDID, PrefixRedirectURI, "x509_san_dns:", "x509_hash:", "openid_federation:", "verifier_attestation:", "origin:",
+}
+
+// IsClientIdentifier reports whether aud is an OpenID4VP client
+// identifier (it has a Client Identifier Prefix). A Mustard presentation
+// request, unsigned, never names one as its audience: else a wallet would
+// make, and send wherever the request says, a presentation an OpenID4VP
+// verifier accepts, bypassing the prefix's rules on where its answers go.
+func IsClientIdentifier(aud string) bool {
+	for _, p := range clientIDPrefixes {
+		if strings.HasPrefix(aud, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseRequest decodes and checks a presentation request document.
