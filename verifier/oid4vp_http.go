@@ -440,6 +440,11 @@ func (a *API) checkVPToken(ctx context.Context, tx *oid4vpTx, tok map[string][]s
 			return nil, ErrDCQLUnsatisfied
 		}
 		for _, p := range list {
+			// Verify also takes JSON-LD presentations; the query asked for
+			// an SD-JWT (Check allows no other format).
+			if cq.Format == FormatSDJWT && strings.HasPrefix(strings.TrimSpace(p), "{") {
+				return nil, ErrDCQLUnsatisfied
+			}
 			v, err := a.V.Verify(ctx, p, pol)
 			if err != nil {
 				return nil, err
