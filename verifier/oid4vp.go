@@ -117,6 +117,8 @@ func (a *AuthorizationRequest) Check(now time.Time) error {
 		return fmt.Errorf("verifier: response_type %q is not vp_token", a.ResponseType)
 	case a.ResponseMode != ResponseModeDirectPost && a.ResponseMode != ResponseModeDirectPostJWT:
 		return fmt.Errorf("verifier: response_mode %q is not supported (direct_post and direct_post.jwt only)", a.ResponseMode)
+	case !printableClientID(a.ClientID):
+		return errors.New("verifier: the client_id has characters a wallet cannot show")
 	case a.Nonce == "" || len(a.Nonce) > 255 || len(a.State) > 255 || len(a.ClientID) > 512 || len(a.WalletNonce) > 255:
 		return errors.New("verifier: the request lacks a nonce, or a parameter is too long")
 	case a.ClientMetadata != nil && len(a.ClientMetadata.ClientName) > 255:
@@ -237,6 +239,9 @@ func ParseAuthorizationLink(s string) (*AuthorizationLinkParams, error) {
 	if p.ClientID == "" || len(p.ClientID) > 512 {
 		return nil, errors.New("verifier: the link has no client_id")
 	}
+	if !printableClientID(p.ClientID) {
+		return nil, errors.New("verifier: the client_id has characters a wallet cannot show")
+	}
 	if (p.RequestURI == "") == (p.Request == "") {
 		return nil, errors.New("verifier: the link needs either request_uri or request")
 	}
@@ -254,6 +259,20 @@ func ParseAuthorizationLink(s string) (*AuthorizationLinkParams, error) {
 		return nil, errors.New("verifier: request_uri_method is get or post")
 	}
 	return p, nil
+}
+
+// printableClientID reports whether a client_id is printable ASCII: a
+// wallet shows it as who asks, so no control characters (escape
+// sequences rewriting the prompt), no format characters (right-to-left
+// overrides) and no look-alike letters. A DID and a URI are ASCII
+// (non-ASCII is percent-encoded).
+func printableClientID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // RequestObjectKeys resolves the key of a decentralized_identifier:
