@@ -171,13 +171,29 @@ func postForm(ctx context.Context, hc *http.Client, uri string, form url.Values)
 			RedirectURI string `json:"redirect_uri"`
 		}
 		_ = json.Unmarshal(data, &out)
-		return out.RedirectURI, nil
+		return safeRedirect(out.RedirectURI), nil
 	}
 	pe := &ProblemError{Status: resp.StatusCode}
 	if json.Unmarshal(data, &pe.Body) != nil || pe.Type == "" {
 		pe.Title = http.StatusText(resp.StatusCode)
 	}
 	return "", pe
+}
+
+// safeRedirect is a verifier's redirect_uri if it is an http(s) URL of
+// printable ASCII, else "": the wallet prints it and a browser opens it,
+// so no escape sequences, direction overrides or script URLs.
+func safeRedirect(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return ""
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(s) > 2048 {
+		return ""
+	}
+	return s
 }
 
 func randomID() (string, error) {
