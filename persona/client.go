@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"unicode"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
@@ -36,8 +38,19 @@ type ProblemError struct {
 	problem.Body
 }
 
+// Error is printed to a terminal: a server's title and type lose their
+// control and format characters (escape sequences, direction overrides).
 func (e *ProblemError) Error() string {
-	return fmt.Sprintf("%s (%s, HTTP %d)", e.Title, e.Type, e.Status)
+	return fmt.Sprintf("%s (%s, HTTP %d)", printable(e.Title), printable(e.Type), e.Status)
+}
+
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 const maxResponse = 8 << 20
