@@ -109,7 +109,9 @@ func (p *Provider) serveOID4VPResponse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vps := resp.VPToken["persona"]
-	if len(resp.VPToken) != 1 || len(vps) != 1 {
+	// The query asks for one dc+sd-jwt presentation: a JSON-LD one, which
+	// the verifier would also take, is not what was asked for.
+	if len(resp.VPToken) != 1 || len(vps) != 1 || strings.HasPrefix(strings.TrimSpace(vps[0]), "{") {
 		problem.Write(w, r, verifier.ErrDCQLUnsatisfied)
 		return
 	}

@@ -459,6 +459,14 @@ func TestOIDCLoginOverOID4VP(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, st)
 	require.Equal(t, "wrong-audience", typ)
 
+	// The query asks for a dc+sd-jwt presentation: a JSON-LD one (which
+	// the verifier also takes) is not an answer, and leaves the login open.
+	ldp, err := (&verifier.AuthorizationResponse{VPToken: map[string][]string{"persona": {`{"@context":["https://www.w3.org/ns/credentials/v2"],"type":["VerifiablePresentation"]}`}}, State: req.OID4VP.State}).Form()
+	require.NoError(t, err)
+	st, typ, _ = respond(t, req.OID4VP.ResponseURI, ldp)
+	require.Equal(t, http.StatusForbidden, st)
+	require.Equal(t, "dcql-unsatisfied", typ)
+
 	good := vpTokenForm(t, cred, key, vpForm{aud: req.Audience, nonce: req.Nonce, state: req.OID4VP.State, id: "persona", disclose: []string{"age_over_18"}})
 	st, _, _ = respond(t, req.OID4VP.ResponseURI, good)
 	require.Equal(t, http.StatusOK, st)
