@@ -96,6 +96,15 @@ func (p *Provider) Rebind(ctx context.Context, r Rebinding) (*Enrollment, error)
 	if now.Unix() > r.Expires || time.Unix(r.Expires, 0).After(now.Add(MaxRebindWindow)) {
 		return nil, fmt.Errorf("%w: the authorization expired", ErrRebind)
 	}
+	if zk.IsThresholdNonce(r.Credential.RevNonce) {
+		// A k-of-n credential carries other providers' signatures too:
+		// revoking this provider's entry alone would leave the old
+		// device's copy valid under them (and under the k-of-n circuit's
+		// CredentialRevocationEntry), and the rebound credential would
+		// carry one signature instead of K. It moves by a new k-of-n
+		// enrollment on the new device.
+		return nil, fmt.Errorf("%w: a k-of-n credential is not rebound", ErrRebind)
+	}
 	entry := zk.RevocationEntry(p.cfg.Key.Public(), r.Credential.RevNonce)
 	p.mu.RLock()
 	revoked := p.revoked.Contains(entry)

@@ -132,3 +132,34 @@ func FuzzRebindBody(f *testing.F) {
 		}
 	})
 }
+
+// TestRebindRefusesThreshold: a k-of-n credential is not rebound. Rebind
+// would revoke only this provider's single-provider entry for it, while
+// the credential's other signatures (and the k-of-n circuit, which checks
+// CredentialRevocationEntry) kept the old device's copy valid, and the
+// new credential would carry one signature instead of K.
+func TestRebindRefusesThreshold(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	oldKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	x, y := make([]byte, 32), make([]byte, 32)
+	oldKey.X.FillBytes(x)
+	oldKey.Y.FillBytes(y)
+	r := e.commitment(t)
+	r.DeviceKeyHash = zk.KeyHash(zk.TagDevice, x, y)
+	r.Source = e.jwtVC(t, govID, person, e.now)
+	salt, err := zk.RandomElement()
+	require.NoError(t, err)
+	enr, err := e.p.Cosign(ctx, CosignRequest{EnrollRequest: r, Salt: salt})
+	require.NoError(t, err)
+	require.True(t, zk.IsThresholdNonce(enr.Credential.RevNonce))
+
+	exp := e.now.Add(time.Hour).Unix()
+	newHash := zk.Int64(7)
+	proof, err := ecdsa.SignASN1(rand.Reader, oldKey, RebindDigest(enr.ProviderKey, enr.Credential.RevNonce, newHash, exp))
+	require.NoError(t, err)
+	_, err = e.p.Rebind(ctx, Rebinding{Credential: enr.Credential, Signature: enr.Signature, DeviceKey: &oldKey.PublicKey, NewDeviceKeyHash: newHash, Expires: exp, Proof: proof})
+	require.ErrorIs(t, err, ErrRebind)
+	require.Empty(t, e.p.Revocations().Entries, "a refusal changes nothing")
+}
