@@ -163,3 +163,35 @@ func TestRebindRefusesThreshold(t *testing.T) {
 	require.ErrorIs(t, err, ErrRebind)
 	require.Empty(t, e.p.Revocations().Entries, "a refusal changes nothing")
 }
+
+// TestRebindRevokedOnAnotherServer: a credential revoked through another
+// server sharing the store is not rebound by this one before its tree has
+// caught up; rebinding it would have issued a fresh, unrevoked credential
+// for a revoked one.
+func TestRebindRevokedOnAnotherServer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.p.Ready())
+	other, err := New(ctx, e.p.cfg, e.store)
+	require.NoError(t, err)
+	require.NoError(t, other.Ready())
+	oldKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	x, y := make([]byte, 32), make([]byte, 32)
+	oldKey.X.FillBytes(x)
+	oldKey.Y.FillBytes(y)
+	r := e.commitment(t)
+	r.DeviceKeyHash = zk.KeyHash(zk.TagDevice, x, y)
+	r.Source = e.jwtVC(t, govID, person, e.now)
+	enr, err := e.p.Enroll(ctx, r)
+	require.NoError(t, err)
+	require.NoError(t, other.Revoke(ctx, enr.Credential.RevNonce, ReasonHolder))
+
+	exp := e.now.Add(time.Hour).Unix()
+	newHash := zk.Int64(7)
+	proof, err := ecdsa.SignASN1(rand.Reader, oldKey, RebindDigest(enr.ProviderKey, enr.Credential.RevNonce, newHash, exp))
+	require.NoError(t, err)
+	_, err = e.p.Rebind(ctx, Rebinding{Credential: enr.Credential, Signature: enr.Signature, DeviceKey: &oldKey.PublicKey, NewDeviceKeyHash: newHash, Expires: exp, Proof: proof})
+	require.ErrorIs(t, err, ErrRebind)
+	require.Equal(t, other.RevocationRoot(), e.p.RevocationRoot(), "both servers hold the same tree")
+}
