@@ -30,6 +30,11 @@ const (
 	thresholdStaleFactor = 4
 	// thresholdFetchTimeout bounds one refresh of every provider.
 	thresholdFetchTimeout = 10 * time.Second
+	// thresholdMaxRootAge: a provider's signed root older than this
+	// (providers sign afresh for each request; the margin is for clock
+	// skew) is an earlier snapshot replayed, which would drop the
+	// revocations published since, and fails the refresh.
+	thresholdMaxRootAge = 5 * time.Minute
 )
 
 // setupThreshold loads (or, the first time, sets up) the K-of-n circuit's
@@ -118,7 +123,7 @@ func (u *revocationUnion) Root() fr.Element {
 	now := u.now()
 	if u.fetched.IsZero() || now.Sub(u.fetched) >= u.interval {
 		ctx, cancel := context.WithTimeout(context.Background(), thresholdFetchTimeout)
-		snap, err := persona.FrameworkRevocations(ctx, u.others, u.hc)
+		snap, err := persona.FrameworkRevocationsSince(ctx, u.others, u.hc, now.Add(-thresholdMaxRootAge))
 		cancel()
 		if err == nil {
 			u.fetched, u.entries, u.rootOK, u.lastFail = now, snap.Entries, false, ""
