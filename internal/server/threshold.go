@@ -65,6 +65,14 @@ func (s *Server) thresholdRoots(opts Options, ownKey string) (registry, revocati
 		return nil, nil, err
 	}
 	root := orgs.Root()
+	for _, pr := range s.Framework.Providers {
+		// Every signer's revocations must reach the union: a provider the
+		// union cannot fetch would have its k-of-n revocations ignored
+		// here, so the server refuses to start rather than fail open.
+		if pr.URL == "" && !strings.EqualFold(pr.Key, ownKey) {
+			return nil, nil, fmt.Errorf("server: k-of-n: the trust framework lists provider %s without a url, so its revocations cannot be fetched", pr.ID)
+		}
+	}
 	u := newRevocationUnion(s.Framework, ownKey, s.Provider, opts)
 	return func() fr.Element { return root }, u.Root, nil
 }
