@@ -102,6 +102,8 @@ type revocationUnion struct {
 	root     fr.Element   // the cached union root
 	rootOK   bool
 	lastFail string
+	fetching bool      // a refresh is under way (outside mu)
+	failed   time.Time // when the last refresh failed
 }
 
 func newRevocationUnion(fw *trust.Document, ownKey string, p *coreid.Provider, opts Options) *revocationUnion {
@@ -125,21 +127,35 @@ func newRevocationUnion(fw *trust.Document, ownKey string, p *coreid.Provider, o
 
 // Root is the current framework-wide revocation root, or the zero element
 // when the other providers' snapshots are too stale to use.
+//
+// One caller refreshes at a time, without holding the lock while it
+// waits on the network: the others go on with the last union (or the
+// zero element, if it is too stale), so a slow provider cannot queue
+// every verification behind its fetch timeout. After a failed refresh
+// the next is tried a quarter interval later at the earliest.
 func (u *revocationUnion) Root() fr.Element {
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	now := u.now()
-	if u.fetched.IsZero() || now.Sub(u.fetched) >= u.interval {
+	if !u.fetching && (u.fetched.IsZero() || now.Sub(u.fetched) >= u.interval) &&
+		(u.failed.IsZero() || now.Sub(u.failed) >= u.interval/4) {
+		u.fetching = true
+		u.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), thresholdFetchTimeout)
 		snap, err := persona.FrameworkRevocationsSince(ctx, u.others, u.hc, now.Add(-thresholdMaxRootAge))
 		cancel()
+		u.mu.Lock()
+		u.fetching = false
 		if err == nil {
-			u.fetched, u.entries, u.rootOK, u.lastFail = now, snap.Entries, false, ""
-		} else if msg := err.Error(); msg != u.lastFail {
-			u.lastFail = msg
-			u.progress("k-of-n revocation union: " + msg)
+			u.fetched, u.entries, u.rootOK, u.lastFail, u.failed = now, snap.Entries, false, "", time.Time{}
+		} else {
+			u.failed = now
+			if msg := err.Error(); msg != u.lastFail {
+				u.lastFail = msg
+				u.progress("k-of-n revocation union: " + msg)
+			}
 		}
 	}
+	defer u.mu.Unlock()
 	if u.fetched.IsZero() || now.Sub(u.fetched) >= thresholdStaleFactor*u.interval {
 		return fr.Element{}
 	}
