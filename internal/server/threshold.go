@@ -102,8 +102,9 @@ type revocationUnion struct {
 	root     fr.Element   // the cached union root
 	rootOK   bool
 	lastFail string
-	fetching bool      // a refresh is under way (outside mu)
-	failed   time.Time // when the last refresh failed
+	fetching bool          // a refresh is under way (outside mu)
+	done     chan struct{} // closed when it ends
+	failed   time.Time     // when the last refresh failed
 }
 
 func newRevocationUnion(fw *trust.Document, ownKey string, p *coreid.Provider, opts Options) *revocationUnion {
@@ -129,22 +130,26 @@ func newRevocationUnion(fw *trust.Document, ownKey string, p *coreid.Provider, o
 // when the other providers' snapshots are too stale to use.
 //
 // One caller refreshes at a time, without holding the lock while it
-// waits on the network: the others go on with the last union (or the
-// zero element, if it is too stale), so a slow provider cannot queue
-// every verification behind its fetch timeout. After a failed refresh
-// the next is tried a quarter interval later at the earliest.
+// waits on the network: the others go on with the last union (they wait
+// for the refresh only when there is none fresh enough to use), so a
+// slow provider cannot queue every verification behind its fetch
+// timeout. After a failed refresh the next is tried a quarter interval
+// later at the earliest.
 func (u *revocationUnion) Root() fr.Element {
 	u.mu.Lock()
 	now := u.now()
 	if !u.fetching && (u.fetched.IsZero() || now.Sub(u.fetched) >= u.interval) &&
 		(u.failed.IsZero() || now.Sub(u.failed) >= u.interval/4) {
 		u.fetching = true
+		done := make(chan struct{})
+		u.done = done
 		u.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), thresholdFetchTimeout)
 		snap, err := persona.FrameworkRevocationsSince(ctx, u.others, u.hc, now.Add(-thresholdMaxRootAge))
 		cancel()
 		u.mu.Lock()
 		u.fetching = false
+		close(done)
 		if err == nil {
 			u.fetched, u.entries, u.rootOK, u.lastFail, u.failed = now, snap.Entries, false, "", time.Time{}
 		} else {
@@ -154,6 +159,13 @@ func (u *revocationUnion) Root() fr.Element {
 				u.progress("k-of-n revocation union: " + msg)
 			}
 		}
+	}
+	if u.fetching && (u.fetched.IsZero() || now.Sub(u.fetched) >= thresholdStaleFactor*u.interval) {
+		// Nothing usable meanwhile (the first refresh, say): wait for it.
+		done := u.done
+		u.mu.Unlock()
+		<-done
+		u.mu.Lock()
 	}
 	defer u.mu.Unlock()
 	if u.fetched.IsZero() || now.Sub(u.fetched) >= thresholdStaleFactor*u.interval {

@@ -79,8 +79,20 @@ func TestRevocationUnionSlowProvider(t *testing.T) {
 	u := &revocationUnion{others: fw, hc: hs.Client(), interval: time.Minute, progress: func(string) {},
 		now: func() time.Time { mu.Lock(); defer mu.Unlock(); return clock },
 		own: func() coreid.Snapshot { return coreid.Snapshot{} }}
-	good := u.Root()
+	// The first refresh: a caller arriving meanwhile has no union to use
+	// and waits for it rather than getting the zero element.
+	slow.Store(true)
+	start := make(chan fr.Element, 2)
+	go func() { start <- u.Root() }()
+	time.Sleep(100 * time.Millisecond)
+	go func() { start <- u.Root() }()
+	time.Sleep(100 * time.Millisecond)
+	slow.Store(false)
+	close(release)
+	good, also := <-start, <-start
 	require.NotEqual(t, fr.Element{}, good)
+	require.Equal(t, good, also)
+	release = make(chan struct{})
 
 	mu.Lock()
 	clock = clock.Add(time.Minute)
