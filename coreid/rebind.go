@@ -96,11 +96,31 @@ func (p *Provider) Rebind(ctx context.Context, r Rebinding) (*Enrollment, error)
 	if now.Unix() > r.Expires || time.Unix(r.Expires, 0).After(now.Add(MaxRebindWindow)) {
 		return nil, fmt.Errorf("%w: the authorization expired", ErrRebind)
 	}
+	if zk.IsThresholdNonce(r.Credential.RevNonce) {
+		// A k-of-n credential carries other providers' signatures too:
+		// revoking this provider's entry alone would leave the old
+		// device's copy valid under them (and under the k-of-n circuit's
+		// CredentialRevocationEntry), and the rebound credential would
+		// carry one signature instead of K. It moves by a new k-of-n
+		// enrollment on the new device.
+		return nil, fmt.Errorf("%w: a k-of-n credential is not rebound", ErrRebind)
+	}
 	entry := zk.RevocationEntry(p.cfg.Key.Public(), r.Credential.RevNonce)
-	p.mu.RLock()
-	revoked := p.revoked.Contains(entry)
-	p.mu.RUnlock()
-	if revoked {
+	// The revocation check and the replacement hold the tree's lock, and
+	// the tree first catches up with the store: a credential revoked
+	// through another server sharing the store is refused here, not
+	// replaced by a fresh unrevoked one.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.treeErr(); err != nil {
+		return nil, err
+	}
+	if p.feed != nil {
+		if err := p.catchUpLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if p.revoked.Contains(entry) {
 		return nil, fmt.Errorf("%w: the credential is revoked", ErrRebind)
 	}
 	cred := r.Credential
@@ -121,8 +141,6 @@ func (p *Provider) Rebind(ctx context.Context, r Rebinding) (*Enrollment, error)
 		return nil, err
 	}
 	oldNonce, newNonce, eb := r.Credential.RevNonce.Bytes(), cred.RevNonce.Bytes(), entry.Bytes()
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if err := p.store.ReplaceIdentity(ctx, nil, oldNonce[:], newNonce[:], eb[:], ReasonRebind, now); err != nil {
 		if p.cfg.IsDuplicate(err) {
 			// No identity holds that credential any more: replaced by a
@@ -131,7 +149,12 @@ func (p *Provider) Rebind(ctx context.Context, r Rebinding) (*Enrollment, error)
 		}
 		return nil, err
 	}
-	if !p.revoked.Contains(entry) {
+	if p.feed != nil {
+		// The tree follows the store's order, as revoke's does.
+		if err := p.catchUpLocked(ctx); err != nil {
+			return nil, err
+		}
+	} else if !p.revoked.Contains(entry) {
 		if err := p.revoked.Insert(entry); err != nil {
 			return nil, err
 		}

@@ -132,3 +132,112 @@ func FuzzRebindBody(f *testing.F) {
 		}
 	})
 }
+
+// TestRebindRefusesThreshold: a k-of-n credential is not rebound. Rebind
+// would revoke only this provider's single-provider entry for it, while
+// the credential's other signatures (and the k-of-n circuit, which checks
+// CredentialRevocationEntry) kept the old device's copy valid, and the
+// new credential would carry one signature instead of K.
+func TestRebindRefusesThreshold(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	oldKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	x, y := make([]byte, 32), make([]byte, 32)
+	oldKey.X.FillBytes(x)
+	oldKey.Y.FillBytes(y)
+	r := e.commitment(t)
+	r.DeviceKeyHash = zk.KeyHash(zk.TagDevice, x, y)
+	r.Source = e.jwtVC(t, govID, person, e.now)
+	salt, err := zk.RandomElement()
+	require.NoError(t, err)
+	enr, err := e.p.Cosign(ctx, CosignRequest{EnrollRequest: r, Salt: salt})
+	require.NoError(t, err)
+	require.True(t, zk.IsThresholdNonce(enr.Credential.RevNonce))
+
+	exp := e.now.Add(time.Hour).Unix()
+	newHash := zk.Int64(7)
+	proof, err := ecdsa.SignASN1(rand.Reader, oldKey, RebindDigest(enr.ProviderKey, enr.Credential.RevNonce, newHash, exp))
+	require.NoError(t, err)
+	_, err = e.p.Rebind(ctx, Rebinding{Credential: enr.Credential, Signature: enr.Signature, DeviceKey: &oldKey.PublicKey, NewDeviceKeyHash: newHash, Expires: exp, Proof: proof})
+	require.ErrorIs(t, err, ErrRebind)
+	require.Empty(t, e.p.Revocations().Entries, "a refusal changes nothing")
+}
+
+// TestRebindRevokedOnAnotherServer: a credential revoked through another
+// server sharing the store is not rebound by this one before its tree has
+// caught up; rebinding it would have issued a fresh, unrevoked credential
+// for a revoked one.
+func TestRebindRevokedOnAnotherServer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.p.Ready())
+	other, err := New(ctx, e.p.cfg, e.store)
+	require.NoError(t, err)
+	require.NoError(t, other.Ready())
+	oldKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	x, y := make([]byte, 32), make([]byte, 32)
+	oldKey.X.FillBytes(x)
+	oldKey.Y.FillBytes(y)
+	r := e.commitment(t)
+	r.DeviceKeyHash = zk.KeyHash(zk.TagDevice, x, y)
+	r.Source = e.jwtVC(t, govID, person, e.now)
+	enr, err := e.p.Enroll(ctx, r)
+	require.NoError(t, err)
+	require.NoError(t, other.Revoke(ctx, enr.Credential.RevNonce, ReasonHolder))
+
+	exp := e.now.Add(time.Hour).Unix()
+	newHash := zk.Int64(7)
+	proof, err := ecdsa.SignASN1(rand.Reader, oldKey, RebindDigest(enr.ProviderKey, enr.Credential.RevNonce, newHash, exp))
+	require.NoError(t, err)
+	_, err = e.p.Rebind(ctx, Rebinding{Credential: enr.Credential, Signature: enr.Signature, DeviceKey: &oldKey.PublicKey, NewDeviceKeyHash: newHash, Expires: exp, Proof: proof})
+	require.ErrorIs(t, err, ErrRebind)
+	require.Equal(t, other.RevocationRoot(), e.p.RevocationRoot(), "both servers hold the same tree")
+}
+
+// TestRebindConcurrent: of concurrent rebindings of one credential (to
+// different devices), exactly one succeeds, through two servers sharing
+// the store.
+func TestRebindConcurrent(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	other, err := New(ctx, e.p.cfg, e.store)
+	require.NoError(t, err)
+	require.NoError(t, other.Ready())
+	oldKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	x, y := make([]byte, 32), make([]byte, 32)
+	oldKey.X.FillBytes(x)
+	oldKey.Y.FillBytes(y)
+	r := e.commitment(t)
+	r.DeviceKeyHash = zk.KeyHash(zk.TagDevice, x, y)
+	r.Source = e.jwtVC(t, govID, person, e.now)
+	enr, err := e.p.Enroll(ctx, r)
+	require.NoError(t, err)
+	exp := e.now.Add(time.Hour).Unix()
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		h := zk.Int64(int64(100 + i))
+		proof, err := ecdsa.SignASN1(rand.Reader, oldKey, RebindDigest(enr.ProviderKey, enr.Credential.RevNonce, h, exp))
+		require.NoError(t, err)
+		p := e.p
+		if i%2 == 1 {
+			p = other
+		}
+		go func() {
+			_, err := p.Rebind(ctx, Rebinding{Credential: enr.Credential, Signature: enr.Signature, DeviceKey: &oldKey.PublicKey, NewDeviceKeyHash: h, Expires: exp, Proof: proof})
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		if err := <-errs; err == nil {
+			ok++
+		} else {
+			require.ErrorIs(t, err, ErrRebind)
+		}
+	}
+	require.Equal(t, 1, ok)
+}

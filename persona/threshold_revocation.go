@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -30,6 +31,15 @@ const maxFrameworkEntries = 1<<coreid.RevocationDepth - 1
 // signed root, fails the call: a partial union would hide revocations.
 // Providers the framework lists without a URL contribute nothing.
 func FrameworkRevocations(ctx context.Context, fw *trust.Document, hc *http.Client) (coreid.Snapshot, error) {
+	return FrameworkRevocationsSince(ctx, fw, hc, time.Time{})
+}
+
+// FrameworkRevocationsSince is FrameworkRevocations that also refuses a
+// provider's signed root older than notBefore (its RootStatement.Time; a
+// provider signs its root afresh for every request): a cache or mirror
+// at a provider's URL replaying an earlier snapshot, which would drop
+// the revocations published since, fails the call as well.
+func FrameworkRevocationsSince(ctx context.Context, fw *trust.Document, hc *http.Client, notBefore time.Time) (coreid.Snapshot, error) {
 	var out coreid.Snapshot
 	keysAt := map[string]map[string]bool{} // URL -> provider keys listed there
 	var urls []string
@@ -45,7 +55,7 @@ func FrameworkRevocations(ctx context.Context, fw *trust.Document, hc *http.Clie
 	}
 	seen := map[fr.Element]bool{}
 	for _, url := range urls {
-		entries, err := providerRevocations(ctx, &Client{BaseURL: url, HTTP: hc}, keysAt[url])
+		entries, err := providerRevocations(ctx, &Client{BaseURL: url, HTTP: hc}, keysAt[url], notBefore)
 		if err != nil {
 			return out, fmt.Errorf("persona: revocations of %s: %w", url, err)
 		}
@@ -69,7 +79,7 @@ func FrameworkRevocations(ctx context.Context, fw *trust.Document, hc *http.Clie
 
 // providerRevocations downloads one provider's snapshot and checks it
 // against the root it signed.
-func providerRevocations(ctx context.Context, c *Client, keys map[string]bool) ([]fr.Element, error) {
+func providerRevocations(ctx context.Context, c *Client, keys map[string]bool, notBefore time.Time) ([]fr.Element, error) {
 	var j coreid.SnapshotJSON
 	if err := c.Get(ctx, "/v1/revocations", &j); err != nil {
 		return nil, err
@@ -88,6 +98,9 @@ func providerRevocations(ctx context.Context, c *Client, keys map[string]bool) (
 	}
 	if !keys[st.Provider] {
 		return nil, fmt.Errorf("the signed root names a key the framework does not list at this URL")
+	}
+	if !notBefore.IsZero() && st.Time < notBefore.Unix() {
+		return nil, fmt.Errorf("the signed root is from %s, before %s: an earlier snapshot", time.Unix(st.Time, 0).UTC().Format(time.RFC3339), notBefore.UTC().Format(time.RFC3339))
 	}
 	entries := make([]fr.Element, 0, len(j.Entries))
 	for _, e := range j.Entries {

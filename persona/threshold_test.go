@@ -598,3 +598,47 @@ func TestThresholdReenrollment(t *testing.T) {
 	_, _, err = w.ThresholdStatement(2, pin, k.fw, snap, pk, persona.Query{Scope: "s", Nonce: "n", MinGrade: zk.GradeLow, Now: time.Now()})
 	require.ErrorContains(t, err, "revoked")
 }
+
+// TestFrameworkRevocationsReplay: a mirror at a provider's URL replaying
+// the snapshot it recorded before a revocation (validly signed, but
+// earlier) drops that revocation from the union; FrameworkRevocationsSince
+// refuses the earlier signed root.
+func TestFrameworkRevocationsReplay(t *testing.T) {
+	ctx := context.Background()
+	k := newKofn(t, 2, nil)
+	real := k.fw.Providers[1].URL
+	resp, err := http.Get(real + "/v1/revocations")
+	require.NoError(t, err)
+	recorded, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond) // signed roots carry whole seconds
+	notBefore := time.Now().Truncate(time.Second)
+	require.NoError(t, k.prov[1].RevokeCredential(ctx, fr.NewElement(777), coreid.ReasonProvider))
+	live, err := persona.FrameworkRevocationsSince(ctx, k.fw, nil, notBefore)
+	require.NoError(t, err)
+	require.Contains(t, live.Entries, zk.CredentialRevocationEntry(fr.NewElement(777)))
+
+	replay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/revocations" {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(recorded)
+			return
+		}
+		resp, err := http.Get(real + r.URL.Path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer replay.Close()
+	k.fw.Providers[1].URL = replay.URL
+	stale, err := persona.FrameworkRevocations(ctx, k.fw, nil)
+	require.NoError(t, err, "without a bound the replay is accepted")
+	require.NotContains(t, stale.Entries, zk.CredentialRevocationEntry(fr.NewElement(777)))
+	_, err = persona.FrameworkRevocationsSince(ctx, k.fw, nil, notBefore)
+	require.ErrorContains(t, err, "an earlier snapshot")
+}

@@ -30,6 +30,11 @@ const (
 	thresholdStaleFactor = 4
 	// thresholdFetchTimeout bounds one refresh of every provider.
 	thresholdFetchTimeout = 10 * time.Second
+	// thresholdMaxRootAge: a provider's signed root older than this
+	// (providers sign afresh for each request; the margin is for clock
+	// skew) is an earlier snapshot replayed, which would drop the
+	// revocations published since, and fails the refresh.
+	thresholdMaxRootAge = 5 * time.Minute
 )
 
 // setupThreshold loads (or, the first time, sets up) the K-of-n circuit's
@@ -60,6 +65,14 @@ func (s *Server) thresholdRoots(opts Options, ownKey string) (registry, revocati
 		return nil, nil, err
 	}
 	root := orgs.Root()
+	for _, pr := range s.Framework.Providers {
+		// Every signer's revocations must reach the union: a provider the
+		// union cannot fetch would have its k-of-n revocations ignored
+		// here, so the server refuses to start rather than fail open.
+		if pr.URL == "" && !strings.EqualFold(pr.Key, ownKey) {
+			return nil, nil, fmt.Errorf("server: k-of-n: the trust framework lists provider %s without a url, so its revocations cannot be fetched", pr.ID)
+		}
+	}
 	u := newRevocationUnion(s.Framework, ownKey, s.Provider, opts)
 	return func() fr.Element { return root }, u.Root, nil
 }
@@ -89,6 +102,9 @@ type revocationUnion struct {
 	root     fr.Element   // the cached union root
 	rootOK   bool
 	lastFail string
+	fetching bool          // a refresh is under way (outside mu)
+	done     chan struct{} // closed when it ends
+	failed   time.Time     // when the last refresh failed
 }
 
 func newRevocationUnion(fw *trust.Document, ownKey string, p *coreid.Provider, opts Options) *revocationUnion {
@@ -112,21 +128,46 @@ func newRevocationUnion(fw *trust.Document, ownKey string, p *coreid.Provider, o
 
 // Root is the current framework-wide revocation root, or the zero element
 // when the other providers' snapshots are too stale to use.
+//
+// One caller refreshes at a time, without holding the lock while it
+// waits on the network: the others go on with the last union (they wait
+// for the refresh only when there is none fresh enough to use), so a
+// slow provider cannot queue every verification behind its fetch
+// timeout. After a failed refresh the next is tried a quarter interval
+// later at the earliest.
 func (u *revocationUnion) Root() fr.Element {
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	now := u.now()
-	if u.fetched.IsZero() || now.Sub(u.fetched) >= u.interval {
+	if !u.fetching && (u.fetched.IsZero() || now.Sub(u.fetched) >= u.interval) &&
+		(u.failed.IsZero() || now.Sub(u.failed) >= u.interval/4) {
+		u.fetching = true
+		done := make(chan struct{})
+		u.done = done
+		u.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), thresholdFetchTimeout)
-		snap, err := persona.FrameworkRevocations(ctx, u.others, u.hc)
+		snap, err := persona.FrameworkRevocationsSince(ctx, u.others, u.hc, now.Add(-thresholdMaxRootAge))
 		cancel()
+		u.mu.Lock()
+		u.fetching = false
+		close(done)
 		if err == nil {
-			u.fetched, u.entries, u.rootOK, u.lastFail = now, snap.Entries, false, ""
-		} else if msg := err.Error(); msg != u.lastFail {
-			u.lastFail = msg
-			u.progress("k-of-n revocation union: " + msg)
+			u.fetched, u.entries, u.rootOK, u.lastFail, u.failed = now, snap.Entries, false, "", time.Time{}
+		} else {
+			u.failed = now
+			if msg := err.Error(); msg != u.lastFail {
+				u.lastFail = msg
+				u.progress("k-of-n revocation union: " + msg)
+			}
 		}
 	}
+	if u.fetching && (u.fetched.IsZero() || now.Sub(u.fetched) >= thresholdStaleFactor*u.interval) {
+		// Nothing usable meanwhile (the first refresh, say): wait for it.
+		done := u.done
+		u.mu.Unlock()
+		<-done
+		u.mu.Lock()
+	}
+	defer u.mu.Unlock()
 	if u.fetched.IsZero() || now.Sub(u.fetched) >= thresholdStaleFactor*u.interval {
 		return fr.Element{}
 	}
