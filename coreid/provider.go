@@ -384,7 +384,7 @@ func (p *Provider) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, 
 	if err != nil {
 		return nil, err
 	}
-	if cred.RevNonce, err = zk.RandomElement(); err != nil {
+	if cred.RevNonce, err = zk.RevocationNonce(); err != nil {
 		return nil, err
 	}
 	sig, err := p.cfg.Key.Sign(cred.Message())

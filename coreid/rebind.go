@@ -133,7 +133,7 @@ func (p *Provider) Rebind(ctx context.Context, r Rebinding) (*Enrollment, error)
 		cred.Grade = min(cred.Grade, p.cfg.UnattestedMaxGrade)
 	}
 	var err error
-	if cred.RevNonce, err = zk.RandomElement(); err != nil {
+	if cred.RevNonce, err = zk.RevocationNonce(); err != nil {
 		return nil, err
 	}
 	sig, err := p.cfg.Key.Sign(cred.Message())

@@ -79,6 +79,18 @@ func ThresholdNonce(commitment, salt fr.Element) fr.Element {
 // s), one-way in the core secret s, the same at every attempt.
 func ThresholdSalt(secret fr.Element) fr.Element { return Hash(TagThresholdSalt, secret) }
 
+// RevocationNonce draws a single-provider credential's revocation nonce:
+// uniform, redrawn in the rare case (about one in 12,400) that it carries
+// the k-of-n mark, so that every revocation path treats it as what it is.
+func RevocationNonce() (fr.Element, error) {
+	for {
+		n, err := RandomElement()
+		if err != nil || !IsThresholdNonce(n) {
+			return n, err
+		}
+	}
+}
+
 // IsThresholdNonce reports whether revNonce carries the k-of-n mark.
 func IsThresholdNonce(revNonce fr.Element) bool {
 	b := revNonce.Bytes()

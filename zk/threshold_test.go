@@ -60,3 +60,17 @@ func TestThresholdNonce(t *testing.T) {
 	require.False(t, IsThresholdNonce(fr.Element{}))
 	require.False(t, IsThresholdNonce(fr.NewElement(0x2a4b)))
 }
+
+// A single-provider nonce never carries the k-of-n mark (a marked draw,
+// about one in 12,400, is drawn again), so revocation and rebinding never
+// take it for a k-of-n credential.
+func TestRevocationNonceUnmarked(t *testing.T) {
+	seen := map[fr.Element]bool{}
+	for range 50_000 {
+		n, err := RevocationNonce()
+		require.NoError(t, err)
+		require.False(t, IsThresholdNonce(n))
+		require.False(t, seen[n])
+		seen[n] = true
+	}
+}
