@@ -343,7 +343,7 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		"Refresh":  2,
 		"Scope":    req.Scope,
 		"Audience": req.Audience,
-		"OID4VP":   template.URL(p.oid4vpLink(l, c)), // our own openid4vp: link, or empty
+		"OID4VP":   template.URL(p.oid4vpLink(l)), // our own openid4vp: link, or empty
 	})
 }
 

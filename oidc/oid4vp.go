@@ -18,14 +18,9 @@ import (
 // /oauth2/login/{id}/oid4vp-response.
 func (p *Provider) oid4vpRequest(l *login, c *Client) *verifier.AuthorizationRequest {
 	req := p.presentationRequest(l, c)
-	respURI := p.cfg.Issuer + "/oauth2/login/" + l.ID + "/oid4vp-response"
-	clientID := p.cfg.OID4VP.ClientID
-	if clientID == "" {
-		clientID = verifier.PrefixRedirectURI + respURI
-	}
 	return &verifier.AuthorizationRequest{
 		Audience: verifier.SelfIssuedAudience, IssuedAt: p.cfg.Now().Unix(), Expiry: req.ExpiresAt.Unix(),
-		ClientID: clientID, ResponseType: "vp_token", ResponseMode: verifier.ResponseModeDirectPost, ResponseURI: respURI,
+		ClientID: p.oid4vpClientID(l), ResponseType: "vp_token", ResponseMode: verifier.ResponseModeDirectPost, ResponseURI: p.oid4vpResponseURI(l),
 		Nonce: l.Nonce, State: l.ID, DCQLQuery: verifier.DefaultDCQL(req.RequiredClaims),
 		ClientMetadata: &verifier.ClientMetadata{ClientName: c.displayName(), VPFormatsSupported: map[string]map[string]any{
 			verifier.FormatSDJWT: {"sd-jwt_alg_values": []string{"ES256", "EdDSA"}, "kb-jwt_alg_values": []string{"ES256"}},
@@ -34,13 +29,28 @@ func (p *Provider) oid4vpRequest(l *login, c *Client) *verifier.AuthorizationReq
 	}
 }
 
+// oid4vpResponseURI is where the wallet posts a login's answer.
+func (p *Provider) oid4vpResponseURI(l *login) string {
+	return p.cfg.Issuer + "/oauth2/login/" + l.ID + "/oid4vp-response"
+}
+
+// oid4vpClientID is the OP's verifier identity (the key-binding JWT's
+// aud): its configured client_id, else redirect_uri: and the login's
+// response URI.
+func (p *Provider) oid4vpClientID(l *login) string {
+	if id := p.cfg.OID4VP.ClientID; id != "" {
+		return id
+	}
+	return verifier.PrefixRedirectURI + p.oid4vpResponseURI(l)
+}
+
 // oid4vpLink is the login's openid4vp:// link, or "" without a verifier
 // identity.
-func (p *Provider) oid4vpLink(l *login, c *Client) string {
+func (p *Provider) oid4vpLink(l *login) string {
 	if p.cfg.OID4VP == nil {
 		return ""
 	}
-	return verifier.AuthorizationLink(p.oid4vpRequest(l, c).ClientID, p.cfg.Issuer+"/oauth2/login/"+l.ID+"/oid4vp", "")
+	return verifier.AuthorizationLink(p.oid4vpClientID(l), p.cfg.Issuer+"/oauth2/login/"+l.ID+"/oid4vp", "")
 }
 
 // serveOID4VPRequest serves a login's signed Request Object.
@@ -115,5 +125,5 @@ func (p *Provider) serveOID4VPResponse(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, verifier.ErrDCQLUnsatisfied)
 		return
 	}
-	p.accept(w, r, l, old, vps[0], p.oid4vpRequest(l, c).ClientID)
+	p.accept(w, r, l, old, vps[0], p.oid4vpClientID(l))
 }
