@@ -14,7 +14,6 @@ import (
 	"github.com/mustard-id/mustard/internal/sdjwt"
 	wallet "github.com/mustard-id/mustard/persona"
 	"github.com/mustard-id/mustard/verifier"
-	"github.com/mustard-id/mustard/zk"
 )
 
 // BenchmarkHTTPOID4VPResponse: OpenID4VP responses (a vp_token with one
@@ -26,28 +25,8 @@ import (
 // timed part. Report: responses/s, p50 and p99 latency.
 func BenchmarkHTTPOID4VPResponse(b *testing.B) {
 	e := &benchEnv{benchenv.New(b, "verifier")}
+	tok, key := e.persona(b)
 	ctx := context.Background()
-	key, err := wallet.NewPersonaKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, pin, fw, snap := e.Enroll(b)
-	n, err := e.C.Nonce(ctx, benchScope)
-	if err != nil {
-		b.Fatal(err)
-	}
-	proof, err := w.Derive(ctx, e.Srv.Keys, pin, fw, snap, key, wallet.Query{Scope: benchScope, Nonce: n, MinGrade: zk.GradeSubstantial, Predicates: []string{"age>=18"}, Now: time.Now()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	iss, err := e.C.Issue(ctx, e.Srv.Issuer.ID(), proof, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := sdjwt.Parse(iss.Credential)
-	if err != nil {
-		b.Fatal(err)
-	}
 	for _, mode := range []string{verifier.ResponseModeDirectPost, verifier.ResponseModeDirectPostJWT} {
 		b.Run("mode="+mode, func(b *testing.B) {
 			type job struct {
