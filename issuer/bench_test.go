@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
@@ -16,6 +14,9 @@ import (
 	"github.com/mustard-id/mustard/internal/benchenv"
 	"github.com/mustard-id/mustard/issuer"
 )
+
+// benchEnv is the shared benchmark environment, with this package's helpers.
+type benchEnv struct{ *benchenv.Env }
 
 // BenchmarkHTTPIssue: persona credential issuance through POST /v1/persona
 // over loopback HTTP, as deployed: proof decoding, roots, clock, holder
@@ -25,9 +26,6 @@ import (
 // takes half a second, so they are made once and their nonces re-armed
 // between rounds (outside the timed part). Each round sends the 32
 // requests at once. Report: credentials/s, p50 and p99 request latency.
-// benchEnv is the shared benchmark environment, with this package's helpers.
-type benchEnv struct{ *benchenv.Env }
-
 func BenchmarkHTTPIssue(b *testing.B) {
 	e := &benchEnv{benchenv.New(b, "issuer")}
 	ctx := context.Background()
@@ -53,48 +51,18 @@ func BenchmarkHTTPIssue(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var lat benchenv.Latencies
-	var elapsed time.Duration
-	rounds := (b.N + pool - 1) / pool
-	b.ResetTimer()
-	// Round -1 warms connections and caches up and is not counted.
-	for r := -1; r < rounds; r++ {
-		b.StopTimer()
-		rearm()
-		b.StartTimer()
-		start := time.Now()
-		var wg sync.WaitGroup
-		errs := make(chan error, pool)
-		for i := range pool {
-			wg.Go(func() {
-				t0 := time.Now()
-				resp, err := e.HTTP.Post(e.Base+"/v1/persona", "application/json", bytes.NewReader(bodies[i]))
-				if err == nil {
-					out, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusCreated {
-						err = &httpError{resp.StatusCode, string(out)}
-					}
-				}
-				lat.Add(time.Since(t0))
-				if err != nil {
-					errs <- err
-				}
-			})
+	run(b, rearm, pool, func(i int) error {
+		resp, err := e.HTTP.Post(e.Base+"/v1/persona", "application/json", bytes.NewReader(bodies[i]))
+		if err != nil {
+			return err
 		}
-		wg.Wait()
-		if r >= 0 {
-			elapsed += time.Since(start)
-		} else {
-			lat = benchenv.Latencies{}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return &httpError{resp.StatusCode, string(out)}
 		}
-		close(errs)
-		for err := range errs {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	lat.Report(b, rounds*pool, elapsed, "credentials/s")
+		return nil
+	})
 }
 
 type httpError struct {
