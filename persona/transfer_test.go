@@ -39,7 +39,10 @@ func transfer(t *testing.T, sendCode, recvCode string, p *TransferPayload, relay
 	return transferWith(t, sendCode, recvCode, p, relay, nil, store)
 }
 
-func transferWith(t *testing.T, sendCode, recvCode string, p *TransferPayload, relay func(dir string, b []byte) []byte, imp TPMImporter, store func(*TransferPayload) error) (sendErr, recvErr error, sasS, sasR string) {
+// relayed connects a sender (s1) and a receiver (r1) through relay,
+// which sees each framed message with its direction ("S→R", "R→S") and
+// may alter it.
+func relayed(relay func(dir string, b []byte) []byte) (s1, r1 net.Conn) {
 	s1, s2 := net.Pipe()
 	r1, r2 := net.Pipe()
 	pump := func(dst, src net.Conn, dir string) {
@@ -66,6 +69,11 @@ func transferWith(t *testing.T, sendCode, recvCode string, p *TransferPayload, r
 	}
 	go pump(s2, r2, "R→S")
 	go pump(r2, s2, "S→R")
+	return s1, r1
+}
+
+func transferWith(t *testing.T, sendCode, recvCode string, p *TransferPayload, relay func(dir string, b []byte) []byte, imp TPMImporter, store func(*TransferPayload) error) (sendErr, recvErr error, sasS, sasR string) {
+	s1, r1 := relayed(relay)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -7,12 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"io"
 	"math/big"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -97,32 +94,7 @@ func TestWrapForTPMImport(t *testing.T) {
 // transferOpts runs both sides with options over an in-memory
 // connection, through relay (which may alter what passes).
 func transferOpts(t *testing.T, code string, p *TransferPayload, relay func(dir string, b []byte) []byte, so SendOptions, ro ReceiveOptions, store func(*TransferPayload) error) (res *SendResult, sendErr, recvErr error) {
-	s1, s2 := net.Pipe()
-	r1, r2 := net.Pipe()
-	pump := func(dst, src net.Conn, dir string) {
-		for {
-			var hdr [4]byte
-			if _, err := io.ReadFull(src, hdr[:]); err != nil {
-				dst.Close()
-				return
-			}
-			b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
-			if _, err := io.ReadFull(src, b); err != nil {
-				dst.Close()
-				return
-			}
-			if relay != nil {
-				b = relay(dir, b)
-			}
-			binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
-			if _, err := dst.Write(append(hdr[:], b...)); err != nil {
-				src.Close()
-				return
-			}
-		}
-	}
-	go pump(s2, r2, "R→S")
-	go pump(r2, s2, "S→R")
+	s1, r1 := relayed(relay)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
