@@ -221,11 +221,8 @@ func (p *Provider) Challenge(keys AttestationKeys) (*AttestationChallenge, error
 	if err != nil {
 		return nil, err
 	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	devKey.X.FillBytes(x)
-	devKey.Y.FillBytes(y)
 	sh := sha256.Sum256(secret)
-	pa := pendingAttestation{secretHash: sh[:], ak: akKey, deviceName: devName.Buffer, deviceHash: zk.KeyHash(zk.TagDevice, x, y), expires: p.cfg.Now().Add(NonceTTL)}
+	pa := pendingAttestation{secretHash: sh[:], ak: akKey, deviceName: devName.Buffer, deviceHash: zk.DeviceKeyHash(devKey), expires: p.cfg.Now().Add(NonceTTL)}
 	if err := p.putAttestation(pendingChallenge, id, pa, p.cfg.Now()); err != nil {
 		return nil, err
 	}

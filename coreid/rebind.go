@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -77,20 +76,7 @@ func RebindDigest(providerKey string, revNonce, newDeviceKeyHash fr.Element, exp
 // authorization finds it replaced and fails.
 func (p *Provider) Rebind(ctx context.Context, r Rebinding) (*Enrollment, error) {
 	now := p.cfg.Now()
-	if r.DeviceKey == nil || r.DeviceKey.Curve != elliptic.P256() || len(r.Proof) > 256 {
-		return nil, ErrUnauthorized
-	}
-	if err := p.cfg.Key.Public().Verify(r.Credential.Message(), r.Signature); err != nil {
-		return nil, ErrUnauthorized
-	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	r.DeviceKey.X.FillBytes(x)
-	r.DeviceKey.Y.FillBytes(y)
-	old := zk.KeyHash(zk.TagDevice, x, y)
-	if r.Credential.DeviceKeyHash.IsZero() || !old.Equal(&r.Credential.DeviceKeyHash) {
-		return nil, ErrUnauthorized
-	}
-	if !ecdsa.VerifyASN1(r.DeviceKey, RebindDigest(p.keyHex, r.Credential.RevNonce, r.NewDeviceKeyHash, r.Expires), r.Proof) {
+	if !p.deviceHolder(r.Credential, r.Signature, r.DeviceKey, RebindDigest(p.keyHex, r.Credential.RevNonce, r.NewDeviceKeyHash, r.Expires), r.Proof) {
 		return nil, ErrUnauthorized
 	}
 	if now.Unix() > r.Expires || time.Unix(r.Expires, 0).After(now.Add(MaxRebindWindow)) {

@@ -103,6 +103,21 @@ func HolderRevocationDigest(providerKey string, revNonce fr.Element, nonce strin
 	return h.Sum(nil)
 }
 
+// deviceHolder reports whether a request speaks for the device a
+// credential is bound to: the credential is one this provider signed,
+// bound to a device key (not zero) whose hash is deviceKey's, and proof is
+// deviceKey's P-256 signature over digest.
+func (p *Provider) deviceHolder(cred zk.CoreCredential, sig []byte, deviceKey *ecdsa.PublicKey, digest, proof []byte) bool {
+	if deviceKey == nil || deviceKey.Curve != elliptic.P256() || len(proof) > 256 {
+		return false
+	}
+	if err := p.cfg.Key.Public().Verify(cred.Message(), sig); err != nil {
+		return false
+	}
+	h := zk.DeviceKeyHash(deviceKey)
+	return !cred.DeviceKeyHash.IsZero() && h.Equal(&cred.DeviceKeyHash) && ecdsa.VerifyASN1(deviceKey, digest, proof)
+}
+
 // RevokeByHolder checks a holder revocation and revokes the credential.
 // The credential must be one this provider signed, with a device key hash
 // equal to the presented key's; the proof must verify under that key over
@@ -120,20 +135,7 @@ func (p *Provider) RevokeByHolder(ctx context.Context, r HolderRevocation) error
 		}
 		return p.Revoke(ctx, r.Credential.RevNonce, ReasonHolder)
 	}
-	if r.DeviceKey == nil || r.DeviceKey.Curve != elliptic.P256() || len(r.Proof) > 256 {
-		return ErrUnauthorized
-	}
-	if err := p.cfg.Key.Public().Verify(r.Credential.Message(), r.Signature); err != nil {
-		return ErrUnauthorized
-	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	r.DeviceKey.X.FillBytes(x)
-	r.DeviceKey.Y.FillBytes(y)
-	want := zk.KeyHash(zk.TagDevice, x, y)
-	if r.Credential.DeviceKeyHash.IsZero() || !want.Equal(&r.Credential.DeviceKeyHash) {
-		return ErrUnauthorized
-	}
-	if !ecdsa.VerifyASN1(r.DeviceKey, HolderRevocationDigest(p.keyHex, r.Credential.RevNonce, r.Nonce), r.Proof) {
+	if !p.deviceHolder(r.Credential, r.Signature, r.DeviceKey, HolderRevocationDigest(p.keyHex, r.Credential.RevNonce, r.Nonce), r.Proof) {
 		return ErrUnauthorized
 	}
 	if err := p.store.ConsumeNonce(ctx, NonceRevoke, r.Nonce, p.cfg.Now()); err != nil {

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -24,16 +23,10 @@ func HolderBinding(key jwk.Key) (fr.Element, error) {
 	if err != nil {
 		return fr.Element{}, err
 	}
-	if err := pub.Raw(&raw); err != nil || raw.Curve != elliptic.P256() {
+	if err := pub.Raw(&raw); err != nil {
 		return fr.Element{}, errors.New("issuer: persona keys are P-256")
 	}
-	if _, err := raw.ECDH(); err != nil { // on the curve, coordinates canonical
-		return fr.Element{}, errors.New("issuer: persona key is not a valid P-256 point")
-	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	raw.X.FillBytes(x)
-	raw.Y.FillBytes(y)
-	return zk.KeyHash(zk.TagHolderKey, x, y), nil
+	return zk.HolderKeyHash(&raw)
 }
 
 // popClaims is the payload of the persona key's proof of possession.

@@ -70,10 +70,7 @@ func deviceKeyHashOf(pub []byte) (h fr.Element, err error) {
 	if err != nil {
 		return h, fmt.Errorf("%w: device key", ErrTransfer)
 	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	k.X.FillBytes(x)
-	k.Y.FillBytes(y)
-	return zk.KeyHash(zk.TagDevice, x, y), nil
+	return zk.DeviceKeyHash(k), nil
 }
 
 // RebindFunc returns SendOptions.Rebind for this wallet: its device key

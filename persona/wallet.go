@@ -92,10 +92,7 @@ func (w *Wallet) DeviceKeyHash() fr.Element {
 	if err != nil || pk == nil {
 		return fr.Element{}
 	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	pk.X.FillBytes(x)
-	pk.Y.FillBytes(y)
-	return zk.KeyHash(zk.TagDevice, x, y)
+	return zk.DeviceKeyHash(pk)
 }
 
 // Accept checks an enrollment response against the wallet's commitment and

@@ -2,7 +2,6 @@ package verifier
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -28,16 +27,10 @@ func holderBinding(key jwk.Key) (fr.Element, error) {
 	if err != nil {
 		return fr.Element{}, err
 	}
-	if err := pub.Raw(&raw); err != nil || raw.Curve != elliptic.P256() {
+	if err := pub.Raw(&raw); err != nil {
 		return fr.Element{}, errors.New("verifier: persona keys are P-256")
 	}
-	if _, err := raw.ECDH(); err != nil {
-		return fr.Element{}, errors.New("verifier: not a valid P-256 point")
-	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	raw.X.FillBytes(x)
-	raw.Y.FillBytes(y)
-	return zk.KeyHash(zk.TagHolderKey, x, y), nil
+	return zk.HolderKeyHash(&raw)
 }
 
 // checkHolder checks that key is the persona key a proof commits to

@@ -1,7 +1,10 @@
 package zk
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"sync"
 
@@ -93,6 +96,33 @@ func KeyHash(tag uint64, x, y []byte) fr.Element {
 	xh, xl := split256(x)
 	yh, yl := split256(y)
 	return Hash(tag, xh, xl, yh, yl)
+}
+
+// DeviceKeyHash is the TPM device key's hash as a core credential
+// commits it (CoreCredential.DeviceKeyHash): KeyHash under TagDevice of
+// the P-256 key's coordinates, 32 bytes each.
+func DeviceKeyHash(key *ecdsa.PublicKey) fr.Element {
+	x, y := make([]byte, 32), make([]byte, 32)
+	key.X.FillBytes(x)
+	key.Y.FillBytes(y)
+	return KeyHash(TagDevice, x, y)
+}
+
+// HolderKeyHash is the persona circuit's commitment to a persona key
+// (the statement's HolderBinding): KeyHash under TagHolderKey of a P-256
+// key's coordinates. A key off P-256, off the curve or with non-canonical
+// coordinates is refused.
+func HolderKeyHash(key *ecdsa.PublicKey) (fr.Element, error) {
+	if key == nil || key.Curve != elliptic.P256() {
+		return fr.Element{}, errors.New("zk: persona keys are P-256")
+	}
+	if _, err := key.ECDH(); err != nil { // on the curve, coordinates canonical
+		return fr.Element{}, errors.New("zk: persona key is not a valid P-256 point")
+	}
+	x, y := make([]byte, 32), make([]byte, 32)
+	key.X.FillBytes(x)
+	key.Y.FillBytes(y)
+	return KeyHash(TagHolderKey, x, y), nil
 }
 
 // Hex encodes a field element as 64 hex digits (big-endian): the wire form

@@ -154,12 +154,7 @@ func (s *Signed) Binding(nonce fr.Element) (*Binding, error) {
 }
 
 // KeyHash is the device key's hash as the core credential commits it.
-func KeyHash(key *ecdsa.PublicKey) fr.Element {
-	x, y := make([]byte, 32), make([]byte, 32)
-	key.X.FillBytes(x)
-	key.Y.FillBytes(y)
-	return zk.KeyHash(zk.TagDevice, x, y)
-}
+func KeyHash(key *ecdsa.PublicKey) fr.Element { return zk.DeviceKeyHash(key) }
 
 // Check is the native twin of the circuit: the persona statement holds,
 // the signature verifies for pub.Nonce, and the key is the credential's.
